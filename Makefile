@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: run test venvs model bench clean help
+
+help:
+	@echo "make run    - install, train if needed, seed the demo DB, start api + actions + Rasa"
+	@echo "make test   - install, train if needed, run the whole test suite"
+	@echo "make bench  - measure install/training/start-up/memory into bench/results/"
+
+venvs:
+	@scripts/ensure_venv.sh app
+	@scripts/ensure_venv.sh rasa
+
+model: venvs
+	@$(PY) -m devstack train
+
+run: venvs
+	@$(PY) -m devstack run
+
+test: model
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: model
+	@$(PY) bench/startup.py
+
+clean:
+	rm -rf var/app.db* var/rasa var/log

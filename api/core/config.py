@@ -1,0 +1,59 @@
+"""One settings object for the api process, read from the environment (.env optional)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development placeholders: fine on a laptop, refused in production mode.
+PLACEHOLDER_SERVICE_TOKEN = "dev-service-token"
+PLACEHOLDER_ID_HASH_SALT = "dev-id-hash-salt"
+PLACEHOLDER_RASA_TOKEN = "dev-rasa-token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/app.db"
+
+    # Shared secret the action server presents on /internal routes.
+    service_token: SecretStr = SecretStr(PLACEHOLDER_SERVICE_TOKEN)
+    # Salt for the HMAC under which ID numbers are stored (only a hash + last 4 are kept).
+    id_hash_salt: SecretStr = SecretStr(PLACEHOLDER_ID_HASH_SALT)
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
+    rasa_timeout_seconds: float = 30.0
+
+    # Shown in the opening disclosure (D1) and the chat page header.
+    lender_legal_name: str = "示例普惠小额贷款有限公司"
+    lender_hotline: str = "400-000-0000"
+
+    # P4: repeated verification failures lock verification for a while.
+    verification_max_failures: int = 3
+    verification_lock_minutes: int = 30
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must not be SQLite in production")
+        for name, value, placeholder in (
+            ("SERVICE_TOKEN", self.service_token, PLACEHOLDER_SERVICE_TOKEN),
+            ("ID_HASH_SALT", self.id_hash_salt, PLACEHOLDER_ID_HASH_SALT),
+            ("RASA_TOKEN", self.rasa_token, PLACEHOLDER_RASA_TOKEN),
+        ):
+            if value.get_secret_value() == placeholder:
+                problems.append(f"{name} must be set to a real secret in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,46 @@
+"""Annotated dependencies shared by the routers."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.core.config import Settings
+from api.core.db import session_scope
+from api.core.errors import NotAuthenticated
+from api.core.security import same_secret
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessionmaker
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async for session in session_scope(request.app.state.sessionmaker):
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated()
+    return token
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+def require_service_token(token: BearerToken, settings: SettingsDep) -> None:
+    """Internal routes are for the action server only."""
+    if not same_secret(token, settings.service_token.get_secret_value()):
+        raise NotAuthenticated()

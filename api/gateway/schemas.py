@@ -1,0 +1,48 @@
+"""Public chat contract (web chat page and integrations)."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from api.gateway.models import Channel, ConversationState, Sender
+
+
+class SessionIn(BaseModel):
+    channel: Literal[Channel.WEB] = Channel.WEB
+
+
+class MessageOut(BaseModel):
+    sender: Sender
+    text: str
+    at: datetime
+
+
+class AssistantOut(BaseModel):
+    lender_name: str
+    ai_label: str
+    hotline: str
+
+
+class SessionOut(BaseModel):
+    conversation_id: str
+    session_token: str
+    state: ConversationState
+    assistant: AssistantOut
+    messages: list[MessageOut]
+
+
+class BorrowerMessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("消息不能为空")
+        return value
+
+
+class RepliesOut(BaseModel):
+    messages: list[MessageOut]
+    state: ConversationState

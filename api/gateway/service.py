@@ -1,0 +1,132 @@
+"""Gateway: store every borrower message first, then route it, then store the replies.
+
+This is the one place with two transactions per request, on purpose: the inbound
+message must be durable before Rasa is asked, so nothing is lost if Rasa is down.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.core.config import Settings
+from api.core.errors import ConversationNotFound, NotAuthenticated
+from api.core.security import new_session_token, same_secret, token_hash
+from api.core.templates import render
+from api.gateway.models import (
+    Channel,
+    Conversation,
+    ConversationState,
+    Message,
+    MessageStatus,
+    Sender,
+)
+from api.gateway.rasa_client import BotUnavailable, RasaClient
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    conversation: Conversation
+    session_token: str
+    messages: list[Message]
+
+
+async def open_session(
+    session: AsyncSession, *, channel: Channel, settings: Settings
+) -> OpenedSession:
+    token = new_session_token()
+    conversation = Conversation(
+        id=str(uuid.uuid4()),
+        channel=channel,
+        state=ConversationState.BOT,
+        session_token_hash=token_hash(token),
+    )
+    # D1: the first message of every conversation discloses lender, AI, purpose,
+    # recording and the way to a human.
+    opening = Message(
+        conversation=conversation,
+        sender=Sender.BOT,
+        text=render(
+            "opening_disclosure",
+            lender_legal_name=settings.lender_legal_name,
+            lender_hotline=settings.lender_hotline,
+        ),
+        template="opening_disclosure",
+        status=MessageStatus.SENT,
+    )
+    session.add_all([conversation, opening])
+    await session.flush()
+    return OpenedSession(conversation=conversation, session_token=token, messages=[opening])
+
+
+async def authenticate_session(
+    session: AsyncSession, *, conversation_id: str, session_token: str
+) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    if not same_secret(token_hash(session_token), conversation.session_token_hash):
+        raise NotAuthenticated()
+    return conversation
+
+
+async def receive_borrower_message(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    conversation_id: str,
+    session_token: str,
+    text: str,
+    rasa: RasaClient,
+    settings: Settings,
+) -> tuple[list[Message], ConversationState]:
+    async with sessionmaker.begin() as session:
+        conversation = await authenticate_session(
+            session, conversation_id=conversation_id, session_token=session_token
+        )
+        inbound = Message(
+            conversation_id=conversation.id,
+            sender=Sender.BORROWER,
+            text=text,
+            status=MessageStatus.RECEIVED,
+        )
+        session.add(inbound)
+        await session.flush()
+        inbound_id, state = inbound.id, conversation.state
+
+    if state != ConversationState.BOT:
+        # Only the bot state routes to Rasa; the collector console (issue 6) picks the
+        # message up from the transcript.
+        return [], state
+
+    try:
+        replies = await rasa.send(sender_id=conversation_id, text=text)
+        routed = MessageStatus.ROUTED
+        outbound = [
+            Message(
+                conversation_id=conversation_id,
+                sender=Sender.BOT,
+                text=reply.text,
+                payload={"custom": reply.custom} if reply.custom else None,
+                template="rasa",
+                status=MessageStatus.SENT,
+            )
+            for reply in replies
+        ]
+    except BotUnavailable as exc:
+        routed = MessageStatus.ROUTING_FAILED
+        outbound = [
+            Message(
+                conversation_id=conversation_id,
+                sender=Sender.SYSTEM,
+                text=render("bot_unavailable", lender_hotline=settings.lender_hotline),
+                template="bot_unavailable",
+                payload={"error": str(exc)[:500]},
+                status=MessageStatus.SENT,
+            )
+        ]
+
+    async with sessionmaker.begin() as session:
+        inbound = await session.get(Message, inbound_id)
+        inbound.status = routed
+        session.add_all(outbound)
+    return outbound, state

@@ -1,0 +1,78 @@
+"""Identity verification before any disclosure (P4).
+
+A failed check never says which field was wrong; repeated failures lock verification
+for the conversation for a while.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.core.db import utcnow
+from api.core.errors import VerificationLocked
+from api.gateway.models import Conversation
+from api.loans.models import Borrower
+
+
+@dataclass(frozen=True)
+class VerificationOutcome:
+    verified: bool
+    attempts_left: int
+    locked_until: datetime | None = None
+
+
+def _normalise_name(name: str) -> str:
+    return "".join(name.split())
+
+
+async def verify_identity(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    full_name: str,
+    id_last4: str,
+    birth_date: date,
+    max_failures: int,
+    lock_minutes: int,
+) -> VerificationOutcome:
+    now = utcnow()
+    locked_until = conversation.verification_locked_until
+    if locked_until is not None and locked_until > now:
+        raise VerificationLocked()
+
+    candidates = (
+        await session.scalars(
+            select(Borrower).where(
+                Borrower.id_last4 == id_last4.upper(),
+                Borrower.birth_date == birth_date,
+            )
+        )
+    ).all()
+    matches = [b for b in candidates if _normalise_name(b.full_name) == _normalise_name(full_name)]
+
+    # Exactly one match verifies; an ambiguous match is treated like a failure so
+    # that nothing about either borrower is disclosed.
+    if len(matches) == 1:
+        conversation.borrower_id = matches[0].id
+        conversation.verified_at = now
+        conversation.verification_failures = 0
+        conversation.verification_locked_until = None
+        await session.flush()
+        return VerificationOutcome(verified=True, attempts_left=max_failures)
+
+    conversation.verification_failures += 1
+    if conversation.verification_failures >= max_failures:
+        conversation.verification_failures = 0
+        conversation.verification_locked_until = now + timedelta(minutes=lock_minutes)
+        await session.flush()
+        return VerificationOutcome(
+            verified=False,
+            attempts_left=0,
+            locked_until=conversation.verification_locked_until,
+        )
+    await session.flush()
+    return VerificationOutcome(
+        verified=False, attempts_left=max_failures - conversation.verification_failures
+    )

@@ -1,0 +1,91 @@
+"""Internal API for the action server: facts and outcomes, behind the service token."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends
+
+from api.core.deps import SessionDep, SettingsDep, require_service_token
+from api.core.errors import (
+    ConversationNotFound,
+    IdentityNotVerified,
+    NotAuthenticated,
+    VerificationLocked,
+    error_response_doc,
+)
+from api.core.money import format_fen
+from api.gateway.models import Conversation
+from api.identity.service import verify_identity
+from api.internal.schemas import (
+    AmountDueOut,
+    IdentityClaim,
+    IdentityVerificationOut,
+    LoanDueOut,
+    MoneyOut,
+)
+from api.loans.models import Borrower
+from api.loans.service import loans_due
+
+router = APIRouter(dependencies=[Depends(require_service_token)])
+
+
+def _money(fen: int) -> MoneyOut:
+    return MoneyOut(fen=fen, display=format_fen(fen))
+
+
+async def _conversation(session, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+@router.post(
+    "/conversations/{conversation_id}/identity-verification",
+    response_model=IdentityVerificationOut,
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound, VerificationLocked),
+)
+async def post_identity_verification(
+    conversation_id: str, claim: IdentityClaim, session: SessionDep, settings: SettingsDep
+) -> IdentityVerificationOut:
+    outcome = await verify_identity(
+        session,
+        conversation=await _conversation(session, conversation_id),
+        full_name=claim.full_name,
+        id_last4=claim.id_last4,
+        birth_date=claim.birth_date,
+        max_failures=settings.verification_max_failures,
+        lock_minutes=settings.verification_lock_minutes,
+    )
+    return IdentityVerificationOut(**vars(outcome))
+
+
+@router.get(
+    "/conversations/{conversation_id}/amount-due",
+    response_model=AmountDueOut,
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound, IdentityNotVerified),
+)
+async def get_amount_due(conversation_id: str, session: SessionDep) -> AmountDueOut:
+    conversation = await _conversation(session, conversation_id)
+    if conversation.borrower_id is None or conversation.verified_at is None:
+        raise IdentityNotVerified()  # P4: nothing about a debt before verification
+    borrower = await session.get(Borrower, conversation.borrower_id)
+    today = datetime.now(ZoneInfo(borrower.timezone)).date()
+    dues = await loans_due(session, borrower_id=borrower.id, today=today)
+    return AmountDueOut(
+        loans=[
+            LoanDueOut(
+                contract_no=d.loan.contract_no,
+                product_name=d.loan.product_name,
+                due_date=d.loan.due_date,
+                days_past_due=d.days_past_due,
+                principal=_money(d.loan.outstanding_principal_fen),
+                interest=_money(d.loan.outstanding_interest_fen),
+                penalty_interest=_money(d.loan.penalty_interest_fen),
+                fees=_money(d.loan.fees_fen),
+                total_due=_money(d.loan.total_due_fen),
+            )
+            for d in dues
+        ],
+        total_due=_money(sum(d.loan.total_due_fen for d in dues)),
+    )

@@ -1,0 +1,49 @@
+"""App factory: `uvicorn api.main:create_app --factory`."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from api.core.config import Settings, get_settings
+from api.core.db import make_engine, make_sessionmaker
+from api.core.deps import SessionDep
+from api.core.errors import install_error_handler
+from api.gateway.rasa_client import RasaClient, build_rasa_http
+from api.gateway.routes import router as gateway_router
+from api.internal.routes import router as internal_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.database_url)
+        rasa_http = build_rasa_http(
+            base_url=settings.rasa_url, timeout_seconds=settings.rasa_timeout_seconds
+        )
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.rasa = RasaClient(rasa_http)
+        try:
+            yield
+        finally:
+            await rasa_http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Repayment assistant — loan service and gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handler(app)
+    app.include_router(gateway_router)
+    app.include_router(internal_router, prefix="/internal/v1", tags=["internal"])
+
+    @app.get("/health", tags=["ops"])
+    async def health(session: SessionDep) -> dict[str, str]:
+        await session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,54 @@
+"""Operator commands: `python -m api.manage init-db` (migrate + seed demo data)."""
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from api.core.config import get_settings
+from api.core.db import make_engine, make_sessionmaker
+from api.seed import seed_demo
+
+ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+async def _seed(database_url: str, salt: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            return await seed_demo(session, id_hash_salt=salt)
+    finally:
+        await engine.dispose()
+
+
+def init_db(database_url: str, salt: str) -> int:
+    if database_url.startswith("sqlite"):
+        # The SQLite file lives under var/ by default; make sure its folder exists.
+        path = database_url.split(":///", 1)[1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    migrate(database_url)
+    return asyncio.run(_seed(database_url, salt))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m api.manage")
+    parser.add_argument("command", choices=["init-db", "migrate"])
+    args = parser.parse_args()
+    settings = get_settings()
+    if args.command == "migrate":
+        migrate(settings.database_url)
+    else:
+        added = init_db(settings.database_url, settings.id_hash_salt.get_secret_value())
+        print(f"database ready; {added} demo borrower(s) added")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""`python -m devstack run` (make run) and `python -m devstack train` (make model)."""
+
+import argparse
+import signal
+import sys
+import time
+
+from api.core.config import get_settings
+from api.core.money import format_fen
+from api.manage import init_db
+from api.seed import DEMO_BORROWERS
+from devstack.config import StackConfig
+from devstack.model import ensure_model
+from devstack.supervisor import Stack, StartupError, log_tail
+
+
+def _print_banner(config: StackConfig) -> None:
+    print()
+    print("Repayment assistant is running.")
+    print(f"  Borrower web chat : {config.api_url}/chat")
+    print(f"  API docs          : {config.api_url}/docs")
+    print(f"  Rasa              : {config.rasa_url}   Action server: {config.actions_url}")
+    print(f"  Logs              : {config.log_dir}/{{api,actions,rasa}}.log")
+    print()
+    print("Demo borrowers (fictitious) — verify in the chat with: name, last 4 of ID, birth date")
+    for demo in DEMO_BORROWERS:
+        print(
+            f"  {demo.full_name} {demo.id_number[-4:]} {demo.birth_date.isoformat()}"
+            f"   owes {format_fen(demo.total_due_fen)}"
+        )
+    print()
+    print("Try: 你好 → 我欠多少钱 → 张伟 1234 1990-03-07.  Ctrl-C stops everything.")
+    sys.stdout.flush()
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM gets the same clean shutdown as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def run() -> int:
+    config = StackConfig.from_env()
+    model = ensure_model(config.models_dir, log_file=config.var_dir / "log" / "train.log")
+    settings = get_settings()
+    init_db(config.database_url, settings.id_hash_salt.get_secret_value())
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = Stack(config, model=model)
+    try:
+        print(">> starting api, action server and Rasa …", flush=True)
+        started = time.monotonic()
+        stack.start()
+        print(f">> all services healthy in {time.monotonic() - started:.1f}s")
+        _print_banner(config)
+        while True:
+            dead = stack.check_alive()
+            if dead is not None:
+                print(
+                    f"\n{dead.spec.name} stopped unexpectedly (exit code "
+                    f"{dead.process.returncode}). Last lines of {dead.log_path}:\n"
+                    f"{log_tail(dead.log_path)}",
+                    file=sys.stderr,
+                )
+                return 1
+            time.sleep(1)
+    except StartupError as exc:
+        print(f"\nmake run failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n>> stopping …")
+        return 0
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=["run", "train"])
+    args = parser.parse_args()
+    if args.command == "train":
+        config = StackConfig.from_env()
+        print(ensure_model(config.models_dir))
+        sys.exit(0)
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
