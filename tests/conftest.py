@@ -1,8 +1,13 @@
 """Shared fixtures: a migrated database per test, the app with its lifespan, an http client."""
 
+import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+
+import asyncpg
 
 import httpx
 import pytest
@@ -26,19 +31,66 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# PostgreSQL runs on 127.0.0.1:5432 on this machine kind (trust auth).
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_admin(sql: str) -> None:
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def _pg_url(database: str) -> str:
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory) -> Path:
+def sqlite_template(tmp_path_factory) -> Path:
     """Run the Alembic migrations once; each test gets a copy of the result."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate(f"sqlite+aiosqlite:///{path}")
     return path
 
 
-@pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "test.db"
-    shutil.copy(migrated_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated template database; each test gets CREATE DATABASE … TEMPLATE of it."""
+    name = f"ra_template_{os.getpid()}"
+    try:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        _pg_admin(f'CREATE DATABASE "{name}"')
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI"):
+            raise  # CI machines serve PostgreSQL: its absence is a failure there
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
+    migrate(_pg_url(name))
+    yield name
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """Every database-backed test runs on the embedded default and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"ra_test_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _pg_url(name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

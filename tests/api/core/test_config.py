@@ -1,0 +1,31 @@
+import pytest
+from pydantic import ValidationError
+
+from api.core.config import Settings
+
+
+def test_development_defaults_use_embedded_sqlite():
+    settings = Settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+
+
+def test_production_refuses_sqlite_and_placeholder_secrets():
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(_env_file=None, environment="production")
+    message = str(excinfo.value)
+    assert "SQLite" in message
+    assert "SERVICE_TOKEN" in message
+    assert "ID_HASH_SALT" in message
+    assert "RASA_TOKEN" in message
+
+
+def test_production_starts_with_real_secrets_and_postgresql():
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql+asyncpg://app@db/app",
+        service_token="s" * 32,
+        id_hash_salt="t" * 32,
+        rasa_token="r" * 32,
+    )
+    assert settings.environment == "production"
