@@ -21,6 +21,7 @@ run: venvs
 	@$(PY) -m devstack run
 
 test: model
+	@scripts/ensure_chromium.sh
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: model

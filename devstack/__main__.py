@@ -11,7 +11,7 @@ from api.manage import init_db
 from api.seed import DEMO_BORROWERS
 from devstack.config import StackConfig
 from devstack.model import ensure_model
-from devstack.supervisor import Stack, StartupError, log_tail
+from devstack.supervisor import Stack, StartupError, log_tail, service_specs
 
 
 def _print_banner(config: StackConfig) -> None:
@@ -44,7 +44,7 @@ def run() -> int:
     settings = get_settings()
     init_db(config.database_url, settings.id_hash_salt.get_secret_value())
     signal.signal(signal.SIGTERM, _interrupt)
-    stack = Stack(config, model=model)
+    stack = Stack(config, service_specs(config, model=model))
     try:
         print(">> starting api, action server and Rasa …", flush=True)
         started = time.monotonic()

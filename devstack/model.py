@@ -25,11 +25,11 @@ def _files(path: Path) -> list[Path]:
     return [path] if path.exists() else []
 
 
-def model_fingerprint() -> str:
+def model_fingerprint(inputs: list[Path] = MODEL_INPUTS, root: Path = ROOT) -> str:
     digest = hashlib.sha256()
-    for top in MODEL_INPUTS:
+    for top in inputs:
         for file in _files(top):
-            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(str(file.relative_to(root)).encode())
             digest.update(b"\0")
             digest.update(file.read_bytes())
             digest.update(b"\0")

@@ -15,6 +15,9 @@ from devstack.config import APP_PYTHON, RASA_BIN, ROOT, StackConfig
 from devstack.model import rasa_env
 
 
+PORT_VARIABLES = {"api": "API_PORT", "actions": "ACTIONS_PORT", "rasa": "RASA_PORT"}
+
+
 class StartupError(Exception):
     """A service could not start; the message says which and shows its log's tail."""
 
@@ -109,9 +112,9 @@ def service_specs(config: StackConfig, *, model: Path) -> list[ServiceSpec]:
 class Stack:
     """The three services. Use as a context manager so they are always stopped."""
 
-    def __init__(self, config: StackConfig, *, model: Path) -> None:
+    def __init__(self, config: StackConfig, specs: list[ServiceSpec]) -> None:
         self.config = config
-        self.specs = service_specs(config, model=model)
+        self.specs = specs
         self.running: list[RunningService] = []
 
     def __enter__(self) -> "Stack":
@@ -130,7 +133,7 @@ class Stack:
             raise StartupError(
                 "; ".join(
                     f"port {s.port} ({s.name}) is already in use — stop what holds it or set "
-                    f"{ {'api': 'API_PORT', 'actions': 'ACTIONS_PORT', 'rasa': 'RASA_PORT'}[s.name] }"
+                    f"{PORT_VARIABLES.get(s.name, 'its port')}"
                     for s in busy
                 )
             )

@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 kind=${1:?usage: ensure_venv.sh app|rasa}
 
+# VENV_ROOT lets the benchmark time a cold install into a scratch folder.
+root=${VENV_ROOT:-.}
 case "$kind" in
   app)
-    venv=.venv
+    venv=$root/.venv
     inputs=(pyproject.toml requirements/app-constraints.txt)
     ;;
   rasa)
-    venv=.venv-rasa
+    venv=$root/.venv-rasa
     inputs=(requirements/rasa.txt requirements/rasa-constraints.txt)
     ;;
   *) echo "unknown venv kind: $kind" >&2; exit 2 ;;
@@ -51,6 +53,4 @@ else
 fi
 
 echo "$want" > "$stamp"
-mkdir -p var
-echo "{\"venv\": \"$venv\", \"install_seconds\": $(( $(date +%s) - start ))}" > "var/install-$kind.json"
 echo ">> $venv ready in $(( $(date +%s) - start ))s"
