@@ -40,8 +40,14 @@ start=$(date +%s)
 pip_quiet install -U pip
 
 if [[ "$kind" == app ]]; then
-  pip_quiet install \
-    -c requirements/app-constraints.txt -e '.[dev]'
+  # Only the dependencies are installed: the project's own packages are imported from the
+  # checkout (processes start in the repo root; pytest sets pythonpath), so no build step.
+  "$venv/bin/python" - <<'PY' > "$venv/requirements-from-pyproject.txt"
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"]))
+PY
+  pip_quiet install -c requirements/app-constraints.txt -r "$venv/requirements-from-pyproject.txt"
 else
   # Rasa 3.6.21 declares Requires-Python <3.11 but runs on 3.11 when its
   # dependencies are installed from an explicit, 3.10-evaluated list
