@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from api.audit.routes import router as audit_router
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_sessionmaker
 from api.core.deps import SessionDep
@@ -12,6 +13,7 @@ from api.core.errors import install_error_handler
 from api.gateway.rasa_client import RasaClient, build_rasa_http
 from api.gateway.routes import router as gateway_router
 from api.internal.routes import router as internal_router
+from api.users.routes import router as auth_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handler(app)
     app.include_router(gateway_router)
     app.include_router(internal_router, prefix="/internal/v1", tags=["internal"])
+    app.include_router(auth_router, prefix="/api/v1/auth", tags=["auth"])
+    app.include_router(audit_router, prefix="/api/v1/audit", tags=["audit"])
 
     @app.get("/health", tags=["ops"])
     async def health(session: SessionDep) -> dict[str, str]:

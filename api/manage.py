@@ -9,7 +9,7 @@ from alembic.config import Config
 
 from api.core.config import get_settings
 from api.core.db import make_engine, make_sessionmaker
-from api.seed import seed_demo
+from api.seed import seed_demo, seed_demo_users
 
 ALEMBIC_INI = Path(__file__).resolve().parent / "alembic.ini"
 
@@ -20,22 +20,25 @@ def migrate(database_url: str) -> None:
     command.upgrade(config, "head")
 
 
-async def _seed(database_url: str, salt: str) -> int:
+async def _seed(database_url: str, salt: str, demo_users: bool) -> tuple[int, int]:
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine).begin() as session:
-            return await seed_demo(session, id_hash_salt=salt)
+            borrowers = await seed_demo(session, id_hash_salt=salt)
+            users = await seed_demo_users(session) if demo_users else 0
+            return borrowers, users
     finally:
         await engine.dispose()
 
 
-def init_db(database_url: str, salt: str) -> int:
+def init_db(database_url: str, salt: str, *, demo_users: bool = True) -> tuple[int, int]:
+    """Migrate and seed; returns (demo borrowers added, demo users added)."""
     if database_url.startswith("sqlite"):
         # The SQLite file lives under var/ by default; make sure its folder exists.
         path = database_url.split(":///", 1)[1]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     migrate(database_url)
-    return asyncio.run(_seed(database_url, salt))
+    return asyncio.run(_seed(database_url, salt, demo_users))
 
 
 def main() -> None:
@@ -46,8 +49,17 @@ def main() -> None:
     if args.command == "migrate":
         migrate(settings.database_url)
     else:
-        added = init_db(settings.database_url, settings.id_hash_salt.get_secret_value())
-        print(f"database ready; {added} demo borrower(s) added")
+        # Demo users have published passwords: never create them in production.
+        with_users = settings.environment != "production"
+        borrowers, users = init_db(
+            settings.database_url,
+            settings.id_hash_salt.get_secret_value(),
+            demo_users=with_users,
+        )
+        message = f"database ready; {borrowers} demo borrower(s) added"
+        if with_users:
+            message += f", {users} demo user(s) added (passwords in api/seed.py)"
+        print(message)
 
 
 if __name__ == "__main__":

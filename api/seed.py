@@ -1,6 +1,9 @@
-"""Demo data for the embedded default: two overdue borrowers to chat as.
+"""Demo data for the embedded default: two overdue borrowers to chat as, and one staff
+user per role to sign in as.
 
-Their verification data is printed by `make run`; it is fictitious.
+The borrowers' verification data is printed by `make run`; it is fictitious. The demo
+users' passwords are public (listed below), so `python -m api.manage init-db` creates
+them only outside production.
 """
 
 from dataclasses import dataclass
@@ -11,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.security import id_number_hash
-from api.loans.models import Borrower, Loan, LoanStatus
+from api.loans.models import Borrower, Loan, LoanStatus, ScheduleItem, ScheduleItemStatus
+from api.users.models import Role, User
+from api.users.service import create_user, normalise_username
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ DEMO_BORROWERS = (
 DEMO_TIMEZONE = "Asia/Shanghai"
 DEMO_PRODUCT = "普惠信用贷"
 DEMO_RATE_BP = 1_800  # 18.00 % p.a.
+DEMO_TERM_DAYS = 180
 
 
 async def seed_demo(session: AsyncSession, *, id_hash_salt: str, today: date | None = None) -> int:
@@ -90,21 +96,76 @@ async def seed_demo(session: AsyncSession, *, id_hash_salt: str, today: date | N
             timezone=DEMO_TIMEZONE,
         )
         session.add(borrower)
-        session.add(
-            Loan(
-                borrower=borrower,
-                contract_no=demo.contract_no,
-                product_name=DEMO_PRODUCT,
-                principal_fen=demo.principal_fen,
-                contract_rate_bp=DEMO_RATE_BP,
-                due_date=today - timedelta(days=demo.days_past_due),
-                outstanding_principal_fen=demo.outstanding_principal_fen,
-                outstanding_interest_fen=demo.interest_fen,
-                penalty_interest_fen=demo.penalty_interest_fen,
-                fees_fen=demo.fees_fen,
-                status=LoanStatus.OVERDUE,
+        due_date = today - timedelta(days=demo.days_past_due)
+        loan = Loan(
+            borrower=borrower,
+            contract_no=demo.contract_no,
+            product_name=DEMO_PRODUCT,
+            principal_fen=demo.principal_fen,
+            contract_rate_bp=DEMO_RATE_BP,
+            contract_date=due_date - timedelta(days=DEMO_TERM_DAYS),
+            due_date=due_date,
+            outstanding_principal_fen=demo.outstanding_principal_fen,
+            outstanding_interest_fen=demo.interest_fen,
+            penalty_interest_fen=demo.penalty_interest_fen,
+            fees_fen=demo.fees_fen,
+            status=LoanStatus.OVERDUE,
+        )
+        # The contract's last instalment, missed: what the borrower is behind on.
+        loan.schedule.append(
+            ScheduleItem(
+                seq=1,
+                due_date=due_date,
+                amount_fen=demo.total_due_fen,
+                status=ScheduleItemStatus.MISSED,
             )
         )
+        session.add(loan)
         added += 1
     await session.flush()
+    return added
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    role: Role
+    password: str  # public demo password: never seeded in production
+
+
+DEMO_USERS = (
+    DemoUser(username="admin", display_name="演示管理员", role=Role.ADMIN, password="demo-admin-pass"),
+    DemoUser(
+        username="collector",
+        display_name="演示催收员",
+        role=Role.COLLECTOR,
+        password="demo-collector-pass",
+    ),
+    DemoUser(
+        username="compliance",
+        display_name="演示合规专员",
+        role=Role.COMPLIANCE,
+        password="demo-compliance-pass",
+    ),
+)
+
+
+async def seed_demo_users(session: AsyncSession) -> int:
+    """Create the demo users that are missing (audited as user.created by "system");
+    returns how many were added. An existing user is left as is, password included."""
+    added = 0
+    for demo in DEMO_USERS:
+        username = normalise_username(demo.username)
+        if await session.scalar(select(User.id).where(User.username == username)) is not None:
+            continue
+        await create_user(
+            session,
+            username=username,
+            display_name=demo.display_name,
+            role=demo.role,
+            password=demo.password,
+            actor="system",
+        )
+        added += 1
     return added

@@ -8,7 +8,7 @@ import time
 from api.core.config import get_settings
 from api.core.money import format_fen
 from api.manage import init_db
-from api.seed import DEMO_BORROWERS
+from api.seed import DEMO_BORROWERS, DEMO_USERS
 from devstack.config import StackConfig
 from devstack.model import ensure_model
 from devstack.supervisor import Stack, StartupError, log_tail, service_specs
@@ -28,6 +28,10 @@ def _print_banner(config: StackConfig) -> None:
             f"  {demo.full_name} {demo.id_number[-4:]} {demo.birth_date.isoformat()}"
             f"   owes {format_fen(demo.total_due_fen)}"
         )
+    print()
+    print("Demo staff (log in at /docs → Authorize, or POST /api/v1/auth/token)")
+    for user in DEMO_USERS:
+        print(f"  {user.role:<11} {user.username} / {user.password}")
     print()
     print("Try: 你好 → 我欠多少钱 → 张伟 1234 1990-03-07.  Ctrl-C stops everything.")
     sys.stdout.flush()

@@ -3,13 +3,16 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development placeholders: fine on a laptop, refused in production mode.
 PLACEHOLDER_SERVICE_TOKEN = "dev-service-token"
 PLACEHOLDER_ID_HASH_SALT = "dev-id-hash-salt"
 PLACEHOLDER_RASA_TOKEN = "dev-rasa-token"
+PLACEHOLDER_AUTH_SECRET = "dev-auth-secret-not-for-production-use"
+# HS256 keys shorter than the 32-byte digest weaken the signature (RFC 7518 §3.2).
+AUTH_SECRET_MIN_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,11 @@ class Settings(BaseSettings):
     service_token: SecretStr = SecretStr(PLACEHOLDER_SERVICE_TOKEN)
     # Salt for the HMAC under which ID numbers are stored (only a hash + last 4 are kept).
     id_hash_salt: SecretStr = SecretStr(PLACEHOLDER_ID_HASH_SALT)
+
+    # Signs staff access tokens (HS256). Tokens are short-lived: there is no revocation
+    # list, so a stolen token is only useful until it expires.
+    auth_secret: SecretStr = SecretStr(PLACEHOLDER_AUTH_SECRET)
+    access_token_minutes: int = Field(default=30, ge=1, le=12 * 60)
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
@@ -46,9 +54,14 @@ class Settings(BaseSettings):
             ("SERVICE_TOKEN", self.service_token, PLACEHOLDER_SERVICE_TOKEN),
             ("ID_HASH_SALT", self.id_hash_salt, PLACEHOLDER_ID_HASH_SALT),
             ("RASA_TOKEN", self.rasa_token, PLACEHOLDER_RASA_TOKEN),
+            ("AUTH_SECRET", self.auth_secret, PLACEHOLDER_AUTH_SECRET),
         ):
             if value.get_secret_value() == placeholder:
                 problems.append(f"{name} must be set to a real secret in production")
+        if len(self.auth_secret.get_secret_value().encode()) < AUTH_SECRET_MIN_LENGTH:
+            problems.append(
+                f"AUTH_SECRET must be at least {AUTH_SECRET_MIN_LENGTH} bytes in production"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -1,0 +1,45 @@
+"""Audit events: one linear hash chain over everything that must be provable later (A1, A2)."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core.db import Base, UTCDateTime
+
+# prev_hash of the first event (seq 1).
+GENESIS_HASH = "0" * 64
+
+
+class AuditAction(StrEnum):
+    """Closed vocabulary: a typo in an action name would hide an event from every report,
+    so a new kind of event is a new member here, not a free string at the call site."""
+
+    AGREEMENT_CREATED = "agreement.created"
+    PAYMENT_RECORDED = "payment.recorded"
+    PREFERENCE_CHANGED = "preference.changed"
+    ESCALATION_OPENED = "escalation.opened"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    USER_CREATED = "user.created"
+    TRANSCRIPT_VIEWED = "transcript.viewed"
+    EXPORT_CREATED = "export.created"
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    # Assigned by append() under the chain lock as head + 1, not by a database sequence:
+    # sequences skip numbers on rollback, and a gap must only ever mean tampering.
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "user:3", "service:actions", "borrower-session:<conversation id>", "system", "anonymous"
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[AuditAction] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(128), index=True)  # "loan:12", "user:3"
+    payload: Mapped[dict] = mapped_column(JSON)
+    # Unique: two events claiming the same predecessor would be a forked chain, so the
+    # database refuses it even if the application lock were ever bypassed.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,1 @@
+"""Staff users (collectors, compliance reviewers, admins), their roles and sign-in."""
