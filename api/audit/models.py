@@ -16,8 +16,12 @@ class AuditAction(StrEnum):
     """Closed vocabulary: a typo in an action name would hide an event from every report,
     so a new kind of event is a new member here, not a free string at the call site."""
 
+    QUOTE_CREATED = "quote.created"
     AGREEMENT_CREATED = "agreement.created"
+    AGREEMENT_STATUS_CHANGED = "agreement.status_changed"  # kept / broken
+    SCHEDULE_ITEM_MISSED = "schedule.item_missed"  # a promise or instalment was broken
     PAYMENT_RECORDED = "payment.recorded"
+    BORROWER_CREATED = "borrower.created"
     PREFERENCE_CHANGED = "preference.changed"
     ESCALATION_OPENED = "escalation.opened"
     AUTH_LOGIN = "auth.login"

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     auth_secret: SecretStr = SecretStr(PLACEHOLDER_AUTH_SECRET)
     access_token_minutes: int = Field(default=30, ge=1, le=12 * 60)
 
+    # Quotes are short-lived offers bound to a policy version (issue: loan service).
+    quote_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
     rasa_timeout_seconds: float = 30.0
