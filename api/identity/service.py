@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.db import utcnow
-from api.core.errors import VerificationLocked
+from api.core.errors import ConversationNotFound, IdentityNotVerified, VerificationLocked
 from api.gateway.models import Conversation
 from api.loans.models import Borrower
 
@@ -76,3 +76,18 @@ async def verify_identity(
     return VerificationOutcome(
         verified=False, attempts_left=max_failures - conversation.verification_failures
     )
+
+
+async def get_conversation(session: AsyncSession, *, conversation_id: str) -> Conversation:
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation
+
+
+async def verified_borrower(session: AsyncSession, *, conversation_id: str) -> Borrower:
+    """The borrower a conversation verified as — the gate before any debt detail (P4)."""
+    conversation = await get_conversation(session, conversation_id=conversation_id)
+    if conversation.borrower_id is None or conversation.verified_at is None:
+        raise IdentityNotVerified()
+    return await session.get(Borrower, conversation.borrower_id)

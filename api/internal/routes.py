@@ -1,8 +1,5 @@
 """Internal API for the action server: facts and outcomes, behind the service token."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from fastapi import APIRouter, Depends
 
 from api.core.deps import SessionDep, SettingsDep, require_service_token
@@ -14,8 +11,7 @@ from api.core.errors import (
     error_response_doc,
 )
 from api.core.money import format_fen
-from api.gateway.models import Conversation
-from api.identity.service import verify_identity
+from api.identity.service import get_conversation, verified_borrower, verify_identity
 from api.internal.schemas import (
     AmountDueOut,
     IdentityClaim,
@@ -23,21 +19,13 @@ from api.internal.schemas import (
     LoanDueOut,
     MoneyOut,
 )
-from api.loans.models import Borrower
-from api.loans.service import loans_due
+from api.loans.service import amount_due
 
 router = APIRouter(dependencies=[Depends(require_service_token)])
 
 
 def _money(fen: int) -> MoneyOut:
     return MoneyOut(fen=fen, display=format_fen(fen))
-
-
-async def _conversation(session, conversation_id: str) -> Conversation:
-    conversation = await session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise ConversationNotFound()
-    return conversation
 
 
 @router.post(
@@ -50,7 +38,7 @@ async def post_identity_verification(
 ) -> IdentityVerificationOut:
     outcome = await verify_identity(
         session,
-        conversation=await _conversation(session, conversation_id),
+        conversation=await get_conversation(session, conversation_id=conversation_id),
         full_name=claim.full_name,
         id_last4=claim.id_last4,
         birth_date=claim.birth_date,
@@ -66,12 +54,8 @@ async def post_identity_verification(
     responses=error_response_doc(NotAuthenticated, ConversationNotFound, IdentityNotVerified),
 )
 async def get_amount_due(conversation_id: str, session: SessionDep) -> AmountDueOut:
-    conversation = await _conversation(session, conversation_id)
-    if conversation.borrower_id is None or conversation.verified_at is None:
-        raise IdentityNotVerified()  # P4: nothing about a debt before verification
-    borrower = await session.get(Borrower, conversation.borrower_id)
-    today = datetime.now(ZoneInfo(borrower.timezone)).date()
-    dues = await loans_due(session, borrower_id=borrower.id, today=today)
+    borrower = await verified_borrower(session, conversation_id=conversation_id)
+    due = await amount_due(session, borrower=borrower)
     return AmountDueOut(
         loans=[
             LoanDueOut(
@@ -85,7 +69,7 @@ async def get_amount_due(conversation_id: str, session: SessionDep) -> AmountDue
                 fees=_money(d.loan.fees_fen),
                 total_due=_money(d.loan.total_due_fen),
             )
-            for d in dues
+            for d in due.loans
         ],
-        total_due=_money(sum(d.loan.total_due_fen for d in dues)),
+        total_due=_money(due.total_due_fen),
     )

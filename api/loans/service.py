@@ -1,18 +1,28 @@
 """What a borrower owes, computed from the loan records (never in the bot)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.loans.models import Loan, LoanStatus
+from api.loans.models import Borrower, Loan, LoanStatus
 
 
 @dataclass(frozen=True)
 class LoanDue:
     loan: Loan
     days_past_due: int
+
+
+@dataclass(frozen=True)
+class AmountDue:
+    loans: list[LoanDue]
+
+    @property
+    def total_due_fen(self) -> int:
+        return sum(d.loan.total_due_fen for d in self.loans)
 
 
 async def loans_due(
@@ -30,3 +40,9 @@ async def loans_due(
         for loan in loans
         if loan.total_due_fen > 0
     ]
+
+
+async def amount_due(session: AsyncSession, *, borrower: Borrower) -> AmountDue:
+    """Every unsettled loan with its days past due, counted in the borrower's own zone."""
+    today = datetime.now(ZoneInfo(borrower.timezone)).date()
+    return AmountDue(loans=await loans_due(session, borrower_id=borrower.id, today=today))
