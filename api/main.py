@@ -12,6 +12,9 @@ from api.core.deps import SessionDep
 from api.core.errors import install_error_handler
 from api.gateway.rasa_client import RasaClient, build_rasa_http
 from api.gateway.routes import router as gateway_router
+from api.gateway.wechat.channel import WeChatChannel
+from api.gateway.wechat.client import WeChatApiClient, build_wechat_http
+from api.gateway.wechat.routes import router as wechat_router
 from api.internal.routes import router as internal_router
 from api.users.routes import router as auth_router
 
@@ -27,9 +30,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.rasa = RasaClient(rasa_http)
+        wechat_http = build_wechat_http(settings)
+        app.state.wechat = WeChatChannel(
+            settings=settings,
+            sessionmaker=app.state.sessionmaker,
+            rasa=app.state.rasa,
+            api=WeChatApiClient(
+                wechat_http,
+                app_id=settings.wechat_app_id,
+                app_secret=settings.wechat_app_secret.get_secret_value(),
+            ),
+        )
         try:
             yield
         finally:
+            await app.state.wechat.drain()
+            await wechat_http.aclose()
             await rasa_http.aclose()
             await engine.dispose()
 
@@ -41,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handler(app)
     app.include_router(gateway_router)
+    app.include_router(wechat_router)
     app.include_router(internal_router, prefix="/internal/v1", tags=["internal"])
     app.include_router(auth_router, prefix="/api/v1/auth", tags=["auth"])
     app.include_router(audit_router, prefix="/api/v1/audit", tags=["audit"])

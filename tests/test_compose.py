@@ -7,7 +7,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-SECRETS = ("POSTGRES_PASSWORD", "SERVICE_TOKEN", "RASA_TOKEN", "ID_HASH_SALT", "AUTH_SECRET")
+SECRETS = ("POSTGRES_PASSWORD", "SERVICE_TOKEN", "RASA_TOKEN", "ID_HASH_SALT", "AUTH_SECRET", "WECHAT_TOKEN", "WECHAT_APP_SECRET")
 
 
 def test_every_service_has_a_health_check():

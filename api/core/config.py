@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SERVICE_TOKEN = "dev-service-token"
 PLACEHOLDER_ID_HASH_SALT = "dev-id-hash-salt"
 PLACEHOLDER_RASA_TOKEN = "dev-rasa-token"
+PLACEHOLDER_WECHAT_TOKEN = "dev-wechat-token"
+PLACEHOLDER_WECHAT_APP_SECRET = "dev-wechat-secret"
 PLACEHOLDER_AUTH_SECRET = "dev-auth-secret-not-for-production-use"
 # HS256 keys shorter than the 32-byte digest weaken the signature (RFC 7518 §3.2).
 AUTH_SECRET_MIN_LENGTH = 32
@@ -30,6 +32,20 @@ class Settings(BaseSettings):
     # list, so a stolen token is only useful until it expires.
     auth_secret: SecretStr = SecretStr(PLACEHOLDER_AUTH_SECRET)
     access_token_minutes: int = Field(default=30, ge=1, le=12 * 60)
+
+    # WeChat Official Account (公众号) channel. The base URL is configurable so tests can
+    # point it at a local fake server that speaks WeChat's protocol.
+    wechat_token: SecretStr = SecretStr(PLACEHOLDER_WECHAT_TOKEN)
+    wechat_app_id: str = "wx0000000000000000"
+    wechat_app_secret: SecretStr = SecretStr(PLACEHOLDER_WECHAT_APP_SECRET)
+    # 43 characters when safe mode (AES) is on; empty means plaintext mode only.
+    wechat_encoding_aes_key: SecretStr = SecretStr("")
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    # WeChat waits 5 s for a passive reply and then retries: answer within this or
+    # reply "success" and deliver through the customer-service message API.
+    wechat_passive_reply_seconds: float = Field(default=4.5, ge=0, le=4.8)
+    wechat_timestamp_tolerance_seconds: int = Field(default=300, ge=1)
+    wechat_service_window_hours: int = Field(default=48, ge=1, le=48)
 
     # Quotes are short-lived offers bound to a policy version (issue: loan service).
     quote_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -58,6 +74,9 @@ class Settings(BaseSettings):
             ("ID_HASH_SALT", self.id_hash_salt, PLACEHOLDER_ID_HASH_SALT),
             ("RASA_TOKEN", self.rasa_token, PLACEHOLDER_RASA_TOKEN),
             ("AUTH_SECRET", self.auth_secret, PLACEHOLDER_AUTH_SECRET),
+            # A known WeChat token would let anyone forge messages from any openid.
+            ("WECHAT_TOKEN", self.wechat_token, PLACEHOLDER_WECHAT_TOKEN),
+            ("WECHAT_APP_SECRET", self.wechat_app_secret, PLACEHOLDER_WECHAT_APP_SECRET),
         ):
             if value.get_secret_value() == placeholder:
                 problems.append(f"{name} must be set to a real secret in production")

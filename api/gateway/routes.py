@@ -56,7 +56,7 @@ async def post_message(
     sessionmaker: SessionmakerDep,
     settings: SettingsDep,
 ) -> RepliesOut:
-    replies, state = await service.receive_borrower_message(
+    replies, state = await service.receive_web_message(
         sessionmaker,
         conversation_id=conversation_id,
         session_token=token,

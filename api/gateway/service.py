@@ -7,6 +7,7 @@ message must be durable before Rasa is asked, so nothing is lost if Rasa is down
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
@@ -31,8 +32,22 @@ class OpenedSession:
     messages: list[Message]
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """A stored borrower message. `duplicate` means the channel delivered it before."""
+
+    message_id: int
+    conversation_id: str
+    state: ConversationState
+    duplicate: bool = False
+
+
 async def open_session(
-    session: AsyncSession, *, channel: Channel, settings: Settings
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    settings: Settings,
+    external_user_id: str | None = None,
 ) -> OpenedSession:
     token = new_session_token()
     conversation = Conversation(
@@ -40,6 +55,7 @@ async def open_session(
         channel=channel,
         state=ConversationState.BOT,
         session_token_hash=token_hash(token),
+        external_user_id=external_user_id,
     )
     # D1: the first message of every conversation discloses lender, AI, purpose,
     # recording and the way to a human.
@@ -70,40 +86,54 @@ async def authenticate_session(
     return conversation
 
 
-async def receive_borrower_message(
+async def store_inbound(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    text: str,
+    channel_message_id: str | None = None,
+) -> Inbound:
+    """Persist a borrower message before anything else happens to it.
+
+    A channel message id seen before (WeChat retries after 5 s) is not stored again.
+    """
+    if channel_message_id is not None:
+        seen = await session.scalar(
+            select(Message.id).where(Message.channel_message_id == channel_message_id)
+        )
+        if seen is not None:
+            return Inbound(seen, conversation.id, conversation.state, duplicate=True)
+    inbound = Message(
+        conversation_id=conversation.id,
+        sender=Sender.BORROWER,
+        text=text,
+        channel_message_id=channel_message_id,
+        status=MessageStatus.RECEIVED,
+    )
+    session.add(inbound)
+    await session.flush()
+    return Inbound(inbound.id, conversation.id, conversation.state)
+
+
+async def route_inbound(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
-    conversation_id: str,
-    session_token: str,
+    inbound: Inbound,
     text: str,
     rasa: RasaClient,
     settings: Settings,
-) -> tuple[list[Message], ConversationState]:
-    async with sessionmaker.begin() as session:
-        conversation = await authenticate_session(
-            session, conversation_id=conversation_id, session_token=session_token
-        )
-        inbound = Message(
-            conversation_id=conversation.id,
-            sender=Sender.BORROWER,
-            text=text,
-            status=MessageStatus.RECEIVED,
-        )
-        session.add(inbound)
-        await session.flush()
-        inbound_id, state = inbound.id, conversation.state
-
-    if state != ConversationState.BOT:
-        # Only the bot state routes to Rasa; the collector console (issue 6) picks the
-        # message up from the transcript.
-        return [], state
-
+) -> list[Message]:
+    """Hand a stored message to the bot and store its replies (or an honest apology)."""
+    if inbound.state != ConversationState.BOT:
+        # Only the bot state routes to Rasa; a collector picks the message up from the
+        # transcript.
+        return []
     try:
-        replies = await rasa.send(sender_id=conversation_id, text=text)
+        replies = await rasa.send(sender_id=inbound.conversation_id, text=text)
         routed = MessageStatus.ROUTED
         outbound = [
             Message(
-                conversation_id=conversation_id,
+                conversation_id=inbound.conversation_id,
                 sender=Sender.BOT,
                 text=reply.text,
                 payload={"custom": reply.custom} if reply.custom else None,
@@ -116,7 +146,7 @@ async def receive_borrower_message(
         routed = MessageStatus.ROUTING_FAILED
         outbound = [
             Message(
-                conversation_id=conversation_id,
+                conversation_id=inbound.conversation_id,
                 sender=Sender.SYSTEM,
                 text=render("bot_unavailable", lender_hotline=settings.lender_hotline),
                 template="bot_unavailable",
@@ -126,7 +156,28 @@ async def receive_borrower_message(
         ]
 
     async with sessionmaker.begin() as session:
-        inbound = await session.get(Message, inbound_id)
-        inbound.status = routed
+        stored = await session.get(Message, inbound.message_id)
+        stored.status = routed
         session.add_all(outbound)
-    return outbound, state
+    return outbound
+
+
+async def receive_web_message(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    conversation_id: str,
+    session_token: str,
+    text: str,
+    rasa: RasaClient,
+    settings: Settings,
+) -> tuple[list[Message], ConversationState]:
+    # Two transactions on purpose: the message is durable before Rasa is asked.
+    async with sessionmaker.begin() as session:
+        conversation = await authenticate_session(
+            session, conversation_id=conversation_id, session_token=session_token
+        )
+        inbound = await store_inbound(session, conversation=conversation, text=text)
+    replies = await route_inbound(
+        sessionmaker, inbound=inbound, text=text, rasa=rasa, settings=settings
+    )
+    return replies, inbound.state

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.core.db import utcnow
 from api.core.errors import ConversationNotFound, IdentityNotVerified, VerificationLocked
-from api.gateway.models import Conversation
+from api.gateway.models import Channel, Conversation
 from api.loans.models import Borrower
 
 
@@ -21,6 +21,19 @@ class VerificationOutcome:
     verified: bool
     attempts_left: int
     locked_until: datetime | None = None
+
+
+async def _remember_wechat_account(
+    session: AsyncSession, *, conversation: Conversation, borrower: Borrower
+) -> None:
+    """Bind the WeChat openid that just verified, so the next conversation from the same
+    account starts verified. An openid already bound elsewhere is left alone for a human."""
+    openid = conversation.external_user_id
+    if conversation.channel != Channel.WECHAT or not openid or borrower.wechat_openid:
+        return
+    taken = await session.scalar(select(Borrower.id).where(Borrower.wechat_openid == openid))
+    if taken is None:
+        borrower.wechat_openid = openid
 
 
 def _normalise_name(name: str) -> str:
@@ -55,6 +68,7 @@ async def verify_identity(
     # Exactly one match verifies; an ambiguous match is treated like a failure so
     # that nothing about either borrower is disclosed.
     if len(matches) == 1:
+        await _remember_wechat_account(session, conversation=conversation, borrower=matches[0])
         conversation.borrower_id = matches[0].id
         conversation.verified_at = now
         conversation.verification_failures = 0

@@ -20,6 +20,9 @@ from devstack.supervisor import Stack, service_specs
 from tests.conftest import free_port
 
 
+E2E_WECHAT_TOKEN = "e2e-wechat-token"
+
+
 @dataclass
 class LiveStack:
     stack: Stack
@@ -53,6 +56,7 @@ def _start_live_stack(tmp_path_factory) -> Iterator[LiveStack]:
             "ID_HASH_SALT": salt,
             "SERVICE_TOKEN": secrets.token_hex(16),
             "RASA_TOKEN": secrets.token_hex(16),
+            "WECHAT_TOKEN": E2E_WECHAT_TOKEN,
         },
     )
     init_db(config.database_url, salt)

@@ -18,6 +18,7 @@ def test_production_refuses_sqlite_and_placeholder_secrets():
     assert "ID_HASH_SALT" in message
     assert "RASA_TOKEN" in message
     assert "AUTH_SECRET" in message
+    assert "WECHAT_TOKEN" in message and "WECHAT_APP_SECRET" in message
 
 
 def test_production_starts_with_real_secrets_and_postgresql():
@@ -29,6 +30,8 @@ def test_production_starts_with_real_secrets_and_postgresql():
         id_hash_salt="t" * 32,
         rasa_token="r" * 32,
         auth_secret="a" * 32,
+        wechat_token="w" * 32,
+        wechat_app_secret="x" * 32,
     )
     assert settings.environment == "production"
 
@@ -43,6 +46,8 @@ def test_production_refuses_a_short_auth_secret():
             id_hash_salt="t" * 32,
             rasa_token="r" * 32,
             auth_secret="a" * 31,
+            wechat_token="w" * 32,
+            wechat_app_secret="x" * 32,
         )
 
 

@@ -46,7 +46,7 @@ async def test_duplicate_username_is_refused(session):
 async def test_init_db_creates_no_demo_users_in_production(database_url, session):
     if "sqlite" in database_url:
         pytest.skip("production mode refuses SQLite")
-    names = ("SERVICE_TOKEN", "ID_HASH_SALT", "RASA_TOKEN", "AUTH_SECRET")
+    names = ("SERVICE_TOKEN", "ID_HASH_SALT", "RASA_TOKEN", "AUTH_SECRET", "WECHAT_TOKEN", "WECHAT_APP_SECRET")
     secrets = {name: "p" * 40 for name in names}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
