@@ -11,6 +11,7 @@ from api.core.db import make_engine, make_sessionmaker
 from api.core.deps import SessionDep
 from api.core.errors import install_error_handler
 from api.gateway.rasa_client import RasaClient, build_rasa_http
+from api.gateway.rate_limit import SlidingWindowLimiter
 from api.gateway.routes import router as gateway_router
 from api.gateway.wechat.channel import WeChatChannel
 from api.gateway.wechat.client import WeChatApiClient, build_wechat_http
@@ -55,6 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.chat_limiter = SlidingWindowLimiter(
+        limit=settings.chat_messages_per_minute, window_seconds=60
+    )
     install_error_handler(app)
     app.include_router(gateway_router)
     app.include_router(wechat_router)

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     wechat_timestamp_tolerance_seconds: int = Field(default=300, ge=1)
     wechat_service_window_hours: int = Field(default=48, ge=1, le=48)
 
+    # Public chat: at most this many borrower messages per session per minute.
+    chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
+
     # Quotes are short-lived offers bound to a policy version (issue: loan service).
     quote_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
 

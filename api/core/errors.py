@@ -25,6 +25,11 @@ class ConversationNotFound(AppError):
     message = "会话不存在"
 
 
+class TooManyMessages(AppError):
+    status_code = 429
+    message = "您发送消息太快了，请稍等片刻再发送"
+
+
 class IdentityNotVerified(AppError):
     status_code = 403
     message = "身份尚未核验"

@@ -1,14 +1,23 @@
 """Public chat API (web channel) and the borrower chat page."""
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from api.core.deps import BearerToken, SessionDep, SessionmakerDep, SettingsDep
-from api.core.errors import ConversationNotFound, NotAuthenticated, error_response_doc
+from api.core.errors import (
+    ConversationNotFound,
+    NotAuthenticated,
+    TooManyMessages,
+    error_response_doc,
+)
+from api.core.security import same_secret, token_hash
 from api.core.templates import render
 from api.gateway import service
+from api.gateway.models import Conversation
+from api.gateway.transcript import read_transcript
 from api.gateway.schemas import (
     AssistantOut,
     BorrowerMessageIn,
@@ -16,7 +25,12 @@ from api.gateway.schemas import (
     RepliesOut,
     SessionIn,
     SessionOut,
+    TranscriptLineOut,
+    TranscriptOut,
 )
+from api.users.deps import get_current_user
+from api.users.errors import PermissionDenied
+from api.users.models import Role
 
 router = APIRouter()
 CHAT_PAGE = Path(__file__).resolve().parent / "web" / "chat.html"
@@ -45,7 +59,7 @@ async def create_session(body: SessionIn, session: SessionDep, settings: Setting
 @router.post(
     "/api/v1/chat/sessions/{conversation_id}/messages",
     response_model=RepliesOut,
-    responses=error_response_doc(NotAuthenticated, ConversationNotFound),
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound, TooManyMessages),
     tags=["chat"],
 )
 async def post_message(
@@ -63,8 +77,47 @@ async def post_message(
         text=body.text,
         rasa=request.app.state.rasa,
         settings=settings,
+        limiter=request.app.state.chat_limiter,
     )
     return RepliesOut(messages=[_out(m) for m in replies], state=state)
+
+
+async def transcript_reader(
+    conversation_id: str, token: BearerToken, session: SessionDep, settings: SettingsDep
+) -> tuple[Conversation, str | None]:
+    """The conversation and, for staff, the audit actor. Its own session token reads it;
+    otherwise only compliance and admin users may."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is not None and same_secret(token_hash(token), conversation.session_token_hash):
+        return conversation, None
+    user = await get_current_user(token, session, settings)
+    if user.role not in (Role.COMPLIANCE, Role.ADMIN):
+        raise PermissionDenied()
+    if conversation is None:
+        raise ConversationNotFound()
+    return conversation, f"user:{user.id}"
+
+
+@router.get(
+    "/api/v1/conversations/{conversation_id}/transcript",
+    response_model=TranscriptOut,
+    responses=error_response_doc(NotAuthenticated, PermissionDenied, ConversationNotFound),
+    tags=["chat"],
+)
+async def get_transcript(
+    reader: Annotated[tuple[Conversation, str | None], Depends(transcript_reader)],
+    session: SessionDep,
+) -> TranscriptOut:
+    conversation, staff_actor = reader
+    transcript = await read_transcript(session, conversation=conversation, staff_actor=staff_actor)
+    return TranscriptOut(
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        state=conversation.state,
+        timezone=transcript.timezone,
+        ai_label=render("ai_label"),
+        messages=[TranscriptLineOut(**vars(line)) for line in transcript.lines],
+    )
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)

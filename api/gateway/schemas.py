@@ -46,3 +46,21 @@ class BorrowerMessageIn(BaseModel):
 class RepliesOut(BaseModel):
     messages: list[MessageOut]
     state: ConversationState
+
+
+class TranscriptLineOut(BaseModel):
+    sender: Sender
+    text: str
+    at: datetime
+    at_local: datetime
+    template: str | None
+    status: str
+
+
+class TranscriptOut(BaseModel):
+    conversation_id: str
+    channel: Channel
+    state: ConversationState
+    timezone: str
+    ai_label: str
+    messages: list[TranscriptLineOut]

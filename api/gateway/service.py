@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
-from api.core.errors import ConversationNotFound, NotAuthenticated
+from api.core.errors import ConversationNotFound, NotAuthenticated, TooManyMessages
 from api.core.security import new_session_token, same_secret, token_hash
 from api.core.templates import render
 from api.gateway.models import (
@@ -23,6 +23,7 @@ from api.gateway.models import (
     Sender,
 )
 from api.gateway.rasa_client import BotUnavailable, RasaClient
+from api.gateway.rate_limit import SlidingWindowLimiter
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,16 @@ async def receive_web_message(
     text: str,
     rasa: RasaClient,
     settings: Settings,
+    limiter: SlidingWindowLimiter,
 ) -> tuple[list[Message], ConversationState]:
     # Two transactions on purpose: the message is durable before Rasa is asked.
     async with sessionmaker.begin() as session:
         conversation = await authenticate_session(
             session, conversation_id=conversation_id, session_token=session_token
         )
+        # Counted only once authenticated, so nobody can exhaust another's allowance.
+        if not limiter.allow(conversation.id):
+            raise TooManyMessages()
         inbound = await store_inbound(session, conversation=conversation, text=text)
     replies = await route_inbound(
         sessionmaker, inbound=inbound, text=text, rasa=rasa, settings=settings

@@ -73,3 +73,11 @@ def test_markup_typed_by_a_borrower_is_shown_as_text(page):
     expect(page.locator(".msg.borrower").last).to_contain_text("<img src=x")
     assert page.locator(".msg img").count() == 0
     assert page.evaluate("document.body.dataset.pwned") is None
+
+
+def test_reload_resumes_the_same_conversation(page):
+    send(page, "你好")
+    before = page.locator(".msg").all_inner_texts()
+    page.reload()
+    expect(page.locator(".msg")).to_have_count(len(before))
+    assert page.locator(".msg").all_inner_texts() == before

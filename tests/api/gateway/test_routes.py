@@ -96,3 +96,27 @@ async def test_chat_page_is_served_in_chinese_with_ai_label(client):
     assert response.status_code == 200
     assert 'lang="zh-CN"' in response.text
     assert 'id="ai-label"' in response.text
+
+
+async def test_too_many_messages_are_refused_with_a_clear_message_and_not_stored(client, app, session):
+    app.state.chat_limiter.limit = 3
+    chat = await open_chat(client)
+    url = f"/api/v1/chat/sessions/{chat['conversation_id']}/messages"
+    auth = {"Authorization": f"Bearer {chat['session_token']}"}
+    codes = [(await client.post(url, json={"text": f"第{i}条"}, headers=auth)).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
+
+    refused = await client.post(url, json={"text": "第5条"}, headers=auth)
+    assert refused.json() == {"error": "TooManyMessages", "detail": "您发送消息太快了，请稍等片刻再发送"}
+    stored = (await session.scalars(select(Message.text).where(Message.sender == Sender.BORROWER))).all()
+    assert stored == ["第0条", "第1条", "第2条"]
+
+
+async def test_wrong_tokens_do_not_use_up_the_borrowers_allowance(client, app):
+    app.state.chat_limiter.limit = 2
+    chat = await open_chat(client)
+    url = f"/api/v1/chat/sessions/{chat['conversation_id']}/messages"
+    for _ in range(5):
+        assert (await client.post(url, json={"text": "x"}, headers={"Authorization": "Bearer bad"})).status_code == 401
+    ok = await client.post(url, json={"text": "你好"}, headers={"Authorization": f"Bearer {chat['session_token']}"})
+    assert ok.status_code == 200
