@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from api.agreements.routes import internal_router as quotes_router, staff_router as agreements_router
 from api.audit.routes import router as audit_router
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_sessionmaker
@@ -17,6 +18,10 @@ from api.gateway.wechat.channel import WeChatChannel
 from api.gateway.wechat.client import WeChatApiClient, build_wechat_http
 from api.gateway.wechat.routes import router as wechat_router
 from api.internal.routes import router as internal_router
+from api.admin.routes import router as admin_router
+from api.contact_preferences.routes import internal_router as preferences_internal_router
+from api.contact_preferences.routes import staff_router as preferences_staff_router
+from api.payments.routes import router as payments_router
 from api.users.routes import router as auth_router
 
 
@@ -65,6 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(internal_router, prefix="/internal/v1", tags=["internal"])
     app.include_router(auth_router, prefix="/api/v1/auth", tags=["auth"])
     app.include_router(audit_router, prefix="/api/v1/audit", tags=["audit"])
+    app.include_router(payments_router, prefix="/api/v1/loans", tags=["payments"])
+    app.include_router(preferences_internal_router, prefix="/internal/v1", tags=["internal"])
+    app.include_router(preferences_staff_router, prefix="/api/v1/borrowers", tags=["contact-preferences"])
+    app.include_router(admin_router, prefix="/api/v1/admin", tags=["admin"])
+    app.include_router(quotes_router, prefix="/internal/v1", tags=["quotes"])
+    app.include_router(agreements_router, prefix="/api/v1/agreements", tags=["agreements"])
 
     @app.get("/health", tags=["ops"])
     async def health(session: SessionDep) -> dict[str, str]:

@@ -12,12 +12,15 @@ from api.core.db import Base, UTCDateTime, utcnow
 class QuoteStatus(StrEnum):
     OPEN = "open"
     ACCEPTED = "accepted"
+    # Another quote for the same loan became an agreement: this one may no longer bind.
+    WITHDRAWN = "withdrawn"
 
 
 class AgreementStatus(StrEnum):
     ACTIVE = "active"  # being kept
     KEPT = "kept"  # every scheduled amount paid
     BROKEN = "broken"  # a scheduled amount was missed
+    SUPERSEDED = "superseded"  # replaced by a later agreement on the same loan
 
 
 class Quote(Base):

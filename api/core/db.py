@@ -47,6 +47,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def make_engine(database_url: str) -> AsyncEngine:
     engine = create_async_engine(database_url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
@@ -57,7 +60,10 @@ def make_engine(database_url: str) -> AsyncEngine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            # SQLite has one writer at a time; under a burst of chats a writer may queue
+            # behind several others. Wait rather than fail (the embedded default serves a
+            # trial or a small lender; production runs on PostgreSQL).
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
 
     return engine

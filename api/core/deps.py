@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
@@ -47,3 +47,9 @@ def require_service_token(token: BearerToken, settings: SettingsDep) -> None:
     """Internal routes are for the action server only."""
     if not same_secret(token, settings.service_token.get_secret_value()):
         raise NotAuthenticated()
+
+
+# Conversation ids are UUIDs (api.gateway.service.open_session); anything else is a 422
+# before it reaches the database (a NUL byte in an id would otherwise be a driver error).
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+ConversationId = Annotated[str, Path(pattern=UUID_PATTERN)]

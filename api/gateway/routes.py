@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.core.deps import BearerToken, SessionDep, SessionmakerDep, SettingsDep
+from api.core.deps import BearerToken, ConversationId, SessionDep, SessionmakerDep, SettingsDep
 from api.core.errors import (
     ConversationNotFound,
     NotAuthenticated,
@@ -63,7 +63,7 @@ async def create_session(body: SessionIn, session: SessionDep, settings: Setting
     tags=["chat"],
 )
 async def post_message(
-    conversation_id: str,
+    conversation_id: ConversationId,
     body: BorrowerMessageIn,
     token: BearerToken,
     request: Request,
@@ -83,7 +83,7 @@ async def post_message(
 
 
 async def transcript_reader(
-    conversation_id: str, token: BearerToken, session: SessionDep, settings: SettingsDep
+    conversation_id: ConversationId, token: BearerToken, session: SessionDep, settings: SettingsDep
 ) -> tuple[Conversation, str | None]:
     """The conversation and, for staff, the audit actor. Its own session token reads it;
     otherwise only compliance and admin users may."""

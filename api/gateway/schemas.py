@@ -1,11 +1,17 @@
 """Public chat contract (web chat page and integrations)."""
 
+import re
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from api.gateway.models import Channel, ConversationState, Sender
+
+
+# C0 controls other than tab and newlines: never typed by a person, and NUL cannot be
+# stored in PostgreSQL text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class SessionIn(BaseModel):
@@ -40,6 +46,8 @@ class BorrowerMessageIn(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("消息不能为空")
+        if CONTROL_CHARACTERS.search(value):
+            raise ValueError("消息包含无法显示的控制字符")
         return value
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
-from api.core.deps import SessionDep, SettingsDep, require_service_token
+from api.core.deps import ConversationId, SessionDep, SettingsDep, require_service_token
 from api.core.errors import (
     ConversationNotFound,
     IdentityNotVerified,
@@ -34,7 +34,7 @@ def _money(fen: int) -> MoneyOut:
     responses=error_response_doc(NotAuthenticated, ConversationNotFound, VerificationLocked),
 )
 async def post_identity_verification(
-    conversation_id: str, claim: IdentityClaim, session: SessionDep, settings: SettingsDep
+    conversation_id: ConversationId, claim: IdentityClaim, session: SessionDep, settings: SettingsDep
 ) -> IdentityVerificationOut:
     outcome = await verify_identity(
         session,
@@ -53,7 +53,7 @@ async def post_identity_verification(
     response_model=AmountDueOut,
     responses=error_response_doc(NotAuthenticated, ConversationNotFound, IdentityNotVerified),
 )
-async def get_amount_due(conversation_id: str, session: SessionDep) -> AmountDueOut:
+async def get_amount_due(conversation_id: ConversationId, session: SessionDep) -> AmountDueOut:
     borrower = await verified_borrower(session, conversation_id=conversation_id)
     due = await amount_due(session, borrower=borrower)
     return AmountDueOut(

@@ -107,8 +107,10 @@ async def test_malformed_claims_are_field_level_422(client, chat, service_header
         assert response.status_code == 422, bad
 
 
-async def test_unknown_conversation_is_404(client, service_headers, seeded):
-    response = await client.post(
-        verification_url("nope"), json=ZHANG, headers=service_headers
+async def test_unknown_conversation_is_404_and_a_malformed_id_422(client, service_headers, seeded):
+    unknown = await client.post(
+        verification_url("00000000-0000-0000-0000-000000000000"), json=ZHANG, headers=service_headers
     )
-    assert response.status_code == 404
+    assert unknown.status_code == 404
+    malformed = await client.post(verification_url("nope"), json=ZHANG, headers=service_headers)
+    assert malformed.status_code == 422

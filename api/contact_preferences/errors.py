@@ -1,0 +1,8 @@
+"""Contact-preference errors."""
+
+from api.core.errors import AppError
+
+
+class BorrowerNotFound(AppError):
+    status_code = 404
+    message = "借款人不存在"
