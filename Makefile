@@ -26,6 +26,8 @@ test: model
 
 bench: model
 	@$(PY) bench/startup.py
+	@$(PY) bench/quotes.py
+	@$(PY) bench/audit_verify.py
 
 clean:
 	rm -rf var/app.db* var/rasa var/log
