@@ -39,6 +39,8 @@ def page(browser, live_stack) -> Page:
     context = browser.new_context(viewport={"width": 390, "height": 760}, locale="zh-CN")
     page = context.new_page()
     page.goto(f"{live_stack.api_url}/chat")
+    # Ready when the session exists: the opening message is shown and sending is enabled.
+    expect(page.locator("#send")).to_be_enabled(timeout=30_000)
     yield page
     context.close()
 
