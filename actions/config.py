@@ -12,7 +12,10 @@ class ActionSettings(BaseSettings):
     # The api's base URL as seen from the action server.
     api_url: str = "http://127.0.0.1:8000"
     service_token: SecretStr = SecretStr("dev-service-token")
-    api_timeout_seconds: float = 10.0
+    # Short enough that Rasa answers the gateway in time (the gateway apologises after 5 s).
+    api_timeout_seconds: float = 2.0
+    api_connect_retries: int = 2  # connection refused/reset: safe to retry any request
+    api_timeout_retries: int = 1  # read timeouts: retried for idempotent requests only
 
 
 @lru_cache

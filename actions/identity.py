@@ -1,46 +1,42 @@
-"""Identity verification (P4): the api decides; the bot never says which field was wrong."""
+"""Identity verification (P4): the api decides; the bot never says which field was wrong.
 
-from typing import Any
+After a successful check, the request that made the bot ask for identity ("我想分期",
+"别打我单位电话") is carried out; with none pending, the borrower hears what they owe.
+"""
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.events import SlotSet
 
-from actions.api_client import ApiUnavailable, VerificationLocked, default_client
+from actions.base import HUMAN_OFFERED, PENDING_REQUEST, ApiAction, Events, Request, Turn
 from actions.identity_parser import parse_identity
-from actions.loans import ClientFactory, utter_amount_due
+from actions.routing import handler_for
+from actions.negotiation import explain_amount_due
+from actions.templates import say
 
 
-class ActionVerifyIdentity(Action):
-    def __init__(self, client_factory: ClientFactory = default_client) -> None:
-        self._client_factory = client_factory
-
+class ActionVerifyIdentity(ApiAction):
     def name(self) -> str:
         return "action_verify_identity"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        claim = parse_identity(tracker.latest_message.get("text") or "")
+    async def act(self, turn: Turn, request: Request) -> Events:
+        claim = parse_identity(request.text)
         if claim is None:
-            dispatcher.utter_message(response="utter_identity_incomplete")
+            say(turn.dispatcher, "identity_incomplete")
             return []
-        try:
-            async with self._client_factory() as client:
-                result = await client.verify_identity(
-                    tracker.sender_id,
-                    full_name=claim.full_name,
-                    id_last4=claim.id_last4,
-                    birth_date=claim.birth_date,
-                )
-                if result.verified:
-                    dispatcher.utter_message(response="utter_identity_verified")
-                    await utter_amount_due(dispatcher, client, tracker.sender_id)
-                elif result.locked:
-                    dispatcher.utter_message(response="utter_identity_locked")
-                else:
-                    dispatcher.utter_message(response="utter_identity_not_verified")
-        except VerificationLocked:
-            dispatcher.utter_message(response="utter_identity_locked")
-        except ApiUnavailable:
-            dispatcher.utter_message(response="utter_service_unavailable")
-        return []
+        result = await turn.client.verify_identity(
+            turn.conversation_id,
+            full_name=claim.full_name,
+            id_last4=claim.id_last4,
+            birth_date=claim.birth_date,
+        )
+        if result.locked:
+            say(turn.dispatcher, "identity_locked")
+            return [SlotSet(HUMAN_OFFERED, True)]
+        if not result.verified:
+            say(turn.dispatcher, "identity_not_verified")
+            return []
+        say(turn.dispatcher, "identity_verified")
+        pending = Request.from_slot(turn.slot(PENDING_REQUEST))
+        handler = handler_for(pending.intent) if pending else None
+        if handler is None:
+            return [SlotSet(PENDING_REQUEST, None), *await explain_amount_due(turn, request)]
+        return [SlotSet(PENDING_REQUEST, None), *await handler(turn, pending)]

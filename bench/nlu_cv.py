@@ -11,7 +11,7 @@ fallback threshold; for the escalation triggers the summary also gives the recal
 live bot would see, where such a prediction becomes nlu_fallback. StratifiedKFold
 shuffles without a seed, so figures move by a point or so between runs.
 
-Usage: .venv/bin/python bench/nlu_cv.py [--folds 5] [--skip-train] [--keep DIR]
+Usage: .venv/bin/python bench/nlu_cv.py [--folds 5] [--skip-train] [--keep DIR] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -239,6 +239,8 @@ def markdown(result: dict) -> str:
                       f"{training['model_bytes'] / 1e6:.1f} MB "
                       f"({result['machine']['cpus']} CPUs, load average at end "
                       f"{', '.join(f'{x:.1f}' for x in result['machine']['load_average_at_end'] or [])})."]
+    if result.get("notes"):
+        lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
     lines += ["", f"Cross-validation wall time {result['cv_seconds']} s. Per-intent figures: "
                   "`nlu_cv.json`; confusion matrix: `nlu_confusion.png`.", ""]
     return "\n".join(lines)
@@ -252,6 +254,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="scratch folder to keep (default: a temp dir)")
     parser.add_argument("--reuse", type=Path,
                         help="re-summarise a kept scratch folder's cv/ output without rerunning")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a caveat to print under the figures (repeatable)")
     args = parser.parse_args()
     if args.reuse:
         previous = json.loads((RESULTS / "nlu_cv.json").read_text(encoding="utf-8"))
@@ -259,6 +263,7 @@ def main() -> None:
         result = summarise(intents, entities, errors, previous["cv_seconds"], previous["folds"],
                            previous.get("training"))
         result["generated_at"] = previous["generated_at"]
+        result["notes"] = args.note or previous.get("notes", [])
         _write(result)
         return
 
@@ -275,6 +280,7 @@ def main() -> None:
             training = train_once(scratch)
         intents, entities, errors, cv_seconds = cross_validate(scratch, args.folds)
         result = summarise(intents, entities, errors, cv_seconds, args.folds, training)
+        result["notes"] = args.note
     finally:
         if args.keep is None:
             shutil.rmtree(scratch, ignore_errors=True)

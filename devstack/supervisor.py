@@ -30,6 +30,10 @@ class ServiceSpec:
     health_url: str
     port: int
     startup_timeout: float = 60.0
+    # POSTed once (with this JSON) after the service is healthy, so the first real request
+    # does not pay for lazy initialisation. Rasa's first parse builds its TensorFlow graph
+    # and can take seconds, long enough for the gateway's 5 s answer deadline.
+    warm_up: tuple[str, dict] | None = None
 
 
 @dataclass
@@ -103,6 +107,7 @@ def service_specs(config: StackConfig, *, model: Path) -> list[ServiceSpec]:
             },
             # /status answers only once the model is loaded.
             health_url=f"{config.rasa_url}/status?token={rasa_token}",
+            warm_up=(f"{config.rasa_url}/model/parse?token={rasa_token}", {"text": "你好"}),
             port=config.rasa_port,
             startup_timeout=180.0,
         ),
@@ -142,6 +147,7 @@ class Stack:
             for spec in self.specs:
                 self._spawn(spec)
             self._wait_healthy()
+            self._warm_up()
         except BaseException:
             self.stop()
             raise
@@ -184,6 +190,17 @@ class Stack:
                         )
                 if pending:
                     time.sleep(0.3)
+
+    def _warm_up(self) -> None:
+        with httpx.Client(timeout=60.0) as http:
+            for svc in self.running:
+                if svc.spec.warm_up is not None:
+                    url, body = svc.spec.warm_up
+                    # Best effort: a failure here shows up on the first real request anyway.
+                    try:
+                        http.post(url, json=body)
+                    except httpx.HTTPError:
+                        pass
 
     def check_alive(self) -> RunningService | None:
         """The first service that has died, if any."""

@@ -22,6 +22,7 @@ from api.agreements.checks import (
 )
 from api.agreements.context import current_policy, quotable_loan, verified_context
 from api.agreements.errors import QuoteWithdrawn
+from api.agreements.limitation import is_time_barred
 from api.agreements.models import Quote, QuoteStatus
 from api.agreements.summary import render_summary
 from api.agreements.terms import largest_amount_fen, option_terms, terms_hash
@@ -42,6 +43,7 @@ from api.offers.results import Option
 
 QUOTE_ACTOR = "service:actions"
 COLLECTION_PAUSED = "collection_paused"
+TIME_BARRED = "time_barred"
 PLAN_ABOVE_STATED_AMOUNT = "plan_above_stated_amount"
 
 
@@ -82,6 +84,19 @@ class QuoteSummary:
 
 def _paused() -> Refusal:
     return Refusal(COLLECTION_PAUSED, reason_text(COLLECTION_PAUSED))
+
+
+def _time_barred() -> Refusal:
+    return Refusal(TIME_BARRED, reason_text(TIME_BARRED), human_review=True)
+
+
+async def _blocked(session: AsyncSession, loan: Loan, *, today: date, limitation_years: int) -> Refusal | None:
+    """Why this loan gets no online option at all (O5 pause, E6 time-barred), or None."""
+    if loan.collection_paused:
+        return _paused()
+    if await is_time_barred(session, loan, today=today, years=limitation_years):
+        return _time_barred()
+    return None
 
 
 def _new_quote(terms: dict[str, Any], *, now: datetime, ttl_minutes: int) -> Quote:
@@ -139,14 +154,16 @@ async def create_quotes(
     hardship_reason: HardshipReason | None = None,
     contract_no: str | None = None,
     now: datetime | None = None,
+    limitation_years: int = 3,
 ) -> QuoteSet:
     """Every option for the loan (or those of one kind): eligible ones stored as quotes."""
     context = await verified_context(session, conversation_id=conversation_id, now=now or utcnow())
     loan = await quotable_loan(
         session, borrower_id=context.borrower.id, today=context.today, contract_no=contract_no
     )
-    if loan.collection_paused:
-        return QuoteSet(loan, context.today, None, [], [], blocked=_paused())
+    blocked = await _blocked(session, loan, today=context.today, limitation_years=limitation_years)
+    if blocked is not None:
+        return QuoteSet(loan, context.today, None, [], [], blocked=blocked)
     policy = current_policy(loan.product_name)
     position = LoanPosition.from_loan(loan, as_of=context.today)
     reason = hardship_reason.value if hardship_reason else None
@@ -186,6 +203,7 @@ async def create_counter_quote(
     pay_by_date: date | None = None,
     contract_no: str | None = None,
     now: datetime | None = None,
+    limitation_years: int = 3,
 ) -> CounterQuote:
     """Answer "每月只能还X" or "D日前能还X" (O4, L3): a quote for the fitting or nearest
     compliant plan, or a reasoned none with a human path. Never a plan above X."""
@@ -193,8 +211,9 @@ async def create_counter_quote(
     loan = await quotable_loan(
         session, borrower_id=context.borrower.id, today=context.today, contract_no=contract_no
     )
-    if loan.collection_paused:
-        return CounterQuote(loan, CounterOutcome.NONE, None, None, _paused(), human_review=True)
+    blocked = await _blocked(session, loan, today=context.today, limitation_years=limitation_years)
+    if blocked is not None:
+        return CounterQuote(loan, CounterOutcome.NONE, None, None, blocked, human_review=True)
     policy = current_policy(loan.product_name)
     position = LoanPosition.from_loan(loan, as_of=context.today)
     answer = counter_offer(

@@ -55,6 +55,7 @@ async def post_quotes(
     quote_set = await create_quotes(
         session, conversation_id=conversation_id, ttl_minutes=settings.quote_ttl_minutes,
         kind=body.kind, hardship_reason=body.hardship_reason, contract_no=body.contract_no,
+        limitation_years=settings.limitation_years,
     )
     return quote_set_out(quote_set)
 
@@ -75,7 +76,7 @@ async def post_counter_offer(
         session, conversation_id=conversation_id, ttl_minutes=settings.quote_ttl_minutes,
         monthly_affordable_fen=body.monthly_affordable_fen,
         amount_by_date_fen=body.amount_by_date_fen, pay_by_date=body.pay_by_date,
-        contract_no=body.contract_no,
+        contract_no=body.contract_no, limitation_years=settings.limitation_years,
     )
     return counter_offer_out(answer)
 

@@ -24,6 +24,12 @@ class AuditAction(StrEnum):
     BORROWER_CREATED = "borrower.created"
     PREFERENCE_CHANGED = "preference.changed"
     ESCALATION_OPENED = "escalation.opened"
+    ESCALATION_CLAIMED = "escalation.claimed"
+    ESCALATION_RESOLVED = "escalation.resolved"
+    ESCALATION_UPGRADED = "escalation.upgraded"  # e.g. a distress phrase while waiting
+    CONVERSATION_STATE_CHANGED = "conversation.state_changed"
+    BOT_TRACKER_CONTROLLED = "bot.tracker_controlled"  # Rasa tracker pause/resume, ok or not
+    THIRD_PARTY_REPORTED = "conversation.third_party_reported"  # P1/P2: disclosure stopped
     AUTH_LOGIN = "auth.login"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     USER_CREATED = "user.created"

@@ -52,10 +52,25 @@ class Settings(BaseSettings):
 
     # Quotes are short-lived offers bound to a policy version (issue: loan service).
     quote_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # L2/E6: years without activity after which a loan is time-barred (民法典 188) and
+    # goes to a person before any agreement is sought.
+    limitation_years: int = Field(default=3, ge=1, le=30)
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
-    rasa_timeout_seconds: float = 30.0
+    # Whole-turn deadline for one Rasa answer (actions included). A borrower must get
+    # the apology within 5 s when the bot is down or slow (issue 5), and the tracker
+    # pause that follows a failure gets its own short budget below.
+    rasa_timeout_seconds: float = Field(default=3.5, gt=0, le=4.5)
+    # Deadline for tracker control calls (pause on escalation, resume on hand-back).
+    rasa_control_timeout_seconds: float = Field(default=1.0, gt=0, le=5)
+
+    # Escalation to a person (E1-E6): the crisis line shown for distress (E3) and the
+    # emergency numbers, "/"-separated. Never a money word in these messages.
+    crisis_line: str = "12356"  # 全国心理援助热线
+    emergency_numbers: str = "120/110"
+    # While a borrower waits for a collector, at most one reminder per this many minutes.
+    handoff_reminder_minutes: int = Field(default=5, ge=1, le=24 * 60)
 
     # Shown in the opening disclosure (D1) and the chat page header.
     lender_legal_name: str = "示例普惠小额贷款有限公司"

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core.db import Base, UTCDateTime, utcnow
@@ -54,6 +54,11 @@ class Conversation(Base):
     verification_failures: Mapped[int] = mapped_column(default=0)
     verification_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set by every state transition (api/gateway/handoff.py): how long a borrower has
+    # been waiting, or how long a collector has had the conversation.
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the conversation was closed (CloseOutcome), for the console and compliance.
+    close_outcome: Mapped[str | None] = mapped_column(String(32))
 
     messages: Mapped[list["Message"]] = relationship(
         back_populates="conversation", order_by="Message.id"
@@ -81,4 +86,72 @@ class Message(Base):
 
     __table_args__ = (
         UniqueConstraint("channel_message_id", name="uq_messages_channel_message_id"),
+    )
+
+
+class ReasonCode(StrEnum):
+    """Why a conversation needs a person (COMPLIANCE.md E1-E6 and operational reasons).
+
+    The bot sends these in `custom.handoff.reason_code`; the gateway adds its own
+    (tripwire hits are E3, bot_failure when Rasa or the action server is down).
+    """
+
+    DISPUTE = "E1"
+    HUMAN_REQUESTED = "E2"  # complaint or an explicit 转人工
+    DISTRESS = "E3"  # self-harm, serious illness, capacity doubts
+    REPRESENTED = "E4"  # lawyer or debt adviser
+    BEREAVEMENT = "E5"
+    REVIEW_REQUIRED = "E6"  # time-barred, minor, complaint about an agency
+    COMPLAINT = "complaint"  # a complaint the bot tells apart from a plain E2 request
+    NEGOTIATION_FAILED = "negotiation_failed"
+    VERIFICATION_LOCKED = "verification_locked"
+    SERVICE_UNAVAILABLE = "service_unavailable"  # an action could not reach the api
+    THIRD_PARTY = "third_party"  # debt-related third party: humans only (P2)
+    BOT_FAILURE = "bot_failure"  # Rasa or the action server down or too slow
+    UNSPECIFIED = "unspecified"  # the bot asked for a person with a code we do not know
+
+
+class CloseOutcome(StrEnum):
+    """How a conversation ended (console and compliance reporting)."""
+
+    RESOLVED = "resolved"
+    PLAN_AGREED = "plan_agreed"
+    DISPUTE_OPENED = "dispute_opened"
+    REFERRED = "referred"  # to a lawyer, adviser, crisis service, estate…
+    NO_RESPONSE = "no_response"
+    RESTARTED = "restarted"  # the borrower started over (WeChat re-subscribe)
+    OTHER = "other"
+
+
+class Escalation(Base):
+    """One request for a person. At most one is open (unresolved) per conversation;
+    the collector queue orders open, unclaimed ones by urgency (1 = most urgent), then
+    by age."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    reason_code: Mapped[ReasonCode] = mapped_column(String(32))
+    urgency: Mapped[int]
+    # Short English note from the bot or the gateway (e.g. the tripwire phrase).
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When Rasa confirmed the tracker pause; None means it has not (yet) succeeded.
+    tracker_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        Index("ix_escalations_queue", "urgency", "created_at"),
+        # Backstop for the state machine: never two open escalations for one conversation.
+        Index(
+            "uq_escalations_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
     )

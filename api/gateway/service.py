@@ -1,4 +1,5 @@
-"""Gateway: store every borrower message first, then route it, then store the replies.
+"""Gateway: store every borrower message first, then route it (api/gateway/routing.py),
+then store the replies.
 
 This is the one place with two transactions per request, on purpose: the inbound
 message must be durable before Rasa is asked, so nothing is lost if Rasa is down.
@@ -22,8 +23,9 @@ from api.gateway.models import (
     MessageStatus,
     Sender,
 )
-from api.gateway.rasa_client import BotUnavailable, RasaClient
+from api.gateway.rasa_client import RasaClient
 from api.gateway.rate_limit import SlidingWindowLimiter
+from api.gateway.routing import Inbound, route_inbound
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,6 @@ class OpenedSession:
     conversation: Conversation
     session_token: str
     messages: list[Message]
-
-
-@dataclass(frozen=True)
-class Inbound:
-    """A stored borrower message. `duplicate` means the channel delivered it before."""
-
-    message_id: int
-    conversation_id: str
-    state: ConversationState
-    duplicate: bool = False
 
 
 async def open_session(
@@ -58,10 +50,17 @@ async def open_session(
         session_token_hash=token_hash(token),
         external_user_id=external_user_id,
     )
-    # D1: the first message of every conversation discloses lender, AI, purpose,
-    # recording and the way to a human.
-    opening = Message(
-        conversation=conversation,
+    opening = opening_disclosure(conversation.id, settings)
+    session.add_all([conversation, opening])
+    await session.flush()
+    return OpenedSession(conversation=conversation, session_token=token, messages=[opening])
+
+
+def opening_disclosure(conversation_id: str, settings: Settings) -> Message:
+    """D1: the first message of every conversation discloses lender, AI, purpose,
+    recording and the way to a human."""
+    return Message(
+        conversation_id=conversation_id,
         sender=Sender.BOT,
         text=render(
             "opening_disclosure",
@@ -71,9 +70,6 @@ async def open_session(
         template="opening_disclosure",
         status=MessageStatus.SENT,
     )
-    session.add_all([conversation, opening])
-    await session.flush()
-    return OpenedSession(conversation=conversation, session_token=token, messages=[opening])
 
 
 async def authenticate_session(
@@ -116,53 +112,6 @@ async def store_inbound(
     return Inbound(inbound.id, conversation.id, conversation.state)
 
 
-async def route_inbound(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    inbound: Inbound,
-    text: str,
-    rasa: RasaClient,
-    settings: Settings,
-) -> list[Message]:
-    """Hand a stored message to the bot and store its replies (or an honest apology)."""
-    if inbound.state != ConversationState.BOT:
-        # Only the bot state routes to Rasa; a collector picks the message up from the
-        # transcript.
-        return []
-    try:
-        replies = await rasa.send(sender_id=inbound.conversation_id, text=text)
-        routed = MessageStatus.ROUTED
-        outbound = [
-            Message(
-                conversation_id=inbound.conversation_id,
-                sender=Sender.BOT,
-                text=reply.text,
-                payload={"custom": reply.custom} if reply.custom else None,
-                template="rasa",
-                status=MessageStatus.SENT,
-            )
-            for reply in replies
-        ]
-    except BotUnavailable as exc:
-        routed = MessageStatus.ROUTING_FAILED
-        outbound = [
-            Message(
-                conversation_id=inbound.conversation_id,
-                sender=Sender.SYSTEM,
-                text=render("bot_unavailable", lender_hotline=settings.lender_hotline),
-                template="bot_unavailable",
-                payload={"error": str(exc)[:500]},
-                status=MessageStatus.SENT,
-            )
-        ]
-
-    async with sessionmaker.begin() as session:
-        stored = await session.get(Message, inbound.message_id)
-        stored.status = routed
-        session.add_all(outbound)
-    return outbound
-
-
 async def receive_web_message(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -182,7 +131,7 @@ async def receive_web_message(
         if not limiter.allow(conversation.id):
             raise TooManyMessages()
         inbound = await store_inbound(session, conversation=conversation, text=text)
-    replies = await route_inbound(
+    turn = await route_inbound(
         sessionmaker, inbound=inbound, text=text, rasa=rasa, settings=settings
     )
-    return replies, inbound.state
+    return turn.messages, turn.state

@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.audit import service as audit
+from api.audit.models import AuditAction
 from api.core.db import utcnow
 from api.core.errors import ConversationNotFound, IdentityNotVerified, VerificationLocked
 from api.gateway.models import Channel, Conversation
@@ -89,6 +91,21 @@ async def verify_identity(
     await session.flush()
     return VerificationOutcome(
         verified=False, attempts_left=max_failures - conversation.verification_failures
+    )
+
+
+async def report_third_party(session: AsyncSession, *, conversation: Conversation) -> None:
+    """Someone other than the borrower is speaking (P1, P2): from now on this conversation
+    discloses nothing until the borrower verifies again. Audited, so a reviewer can see why
+    the bot stopped disclosing."""
+    was_verified = conversation.verified_at is not None
+    conversation.verified_at = None
+    await audit.append(
+        session,
+        actor="service:actions",
+        action=AuditAction.THIRD_PARTY_REPORTED,
+        subject=f"conversation:{conversation.id}",
+        payload={"verification_revoked": was_verified},
     )
 
 

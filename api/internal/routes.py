@@ -11,13 +11,19 @@ from api.core.errors import (
     error_response_doc,
 )
 from api.core.money import format_fen
-from api.identity.service import get_conversation, verified_borrower, verify_identity
+from api.identity.service import (
+    get_conversation,
+    report_third_party,
+    verified_borrower,
+    verify_identity,
+)
 from api.internal.schemas import (
     AmountDueOut,
     IdentityClaim,
     IdentityVerificationOut,
     LoanDueOut,
     MoneyOut,
+    ThirdPartyOut,
 )
 from api.loans.service import amount_due
 
@@ -72,4 +78,17 @@ async def get_amount_due(conversation_id: ConversationId, session: SessionDep) -
             for d in due.loans
         ],
         total_due=_money(due.total_due_fen),
+        borrower_timezone=borrower.timezone,
     )
+
+
+@router.post(
+    "/conversations/{conversation_id}/third-party",
+    response_model=ThirdPartyOut,
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound),
+)
+async def post_third_party(conversation_id: ConversationId, session: SessionDep) -> ThirdPartyOut:
+    """The bot heard a colleague, relative or friend speaking (P1, P2): revoke disclosure."""
+    conversation = await get_conversation(session, conversation_id=conversation_id)
+    await report_third_party(session, conversation=conversation)
+    return ThirdPartyOut(verified=False)

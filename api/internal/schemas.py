@@ -39,3 +39,9 @@ class LoanDueOut(BaseModel):
 class AmountDueOut(BaseModel):
     loans: list[LoanDueOut]
     total_due: MoneyOut
+    # IANA zone the borrower lives in: dates they say ("月底", "15号") are read in it.
+    borrower_timezone: str
+
+
+class ThirdPartyOut(BaseModel):
+    verified: bool  # always false afterwards: nothing more is disclosed until re-verified

@@ -1,44 +1,58 @@
+"""Identity, amount due and api failures: the actions against the real api (in-process)."""
+
 import httpx
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.api_client import LoanApiClient
+from actions.dialogue import ActionExplainAmountDue
 from actions.identity import ActionVerifyIdentity
-from actions.loans import ActionExplainAmountDue
-from tests.actions.conftest import responses, tracker_for
+from actions.templates import render
+from tests.actions.conftest import tracker_for
 from tests.conftest import open_chat
 
 
-async def test_amount_due_asks_for_identity_before_any_disclosure(client, seeded, client_factory, dispatcher):
-    chat = await open_chat(client)
-    action = ActionExplainAmountDue(client_factory)
-
-    events = await action.run(dispatcher, tracker_for(chat["conversation_id"], "我欠多少钱", "ask_amount_due"), {})
-
-    assert events == []
-    assert responses(dispatcher) == ["utter_ask_identity"]
-    assert not any("3,250" in str(m) for m in dispatcher.messages)
+def texts(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m["text"] for m in dispatcher.messages if m.get("text")]
 
 
-async def test_verified_borrower_hears_the_amount_from_the_api(client, seeded, client_factory, dispatcher):
-    chat = await open_chat(client)
-    tracker = tracker_for(chat["conversation_id"], "我叫张伟，后四位1234，生日1990年3月7日", "inform_identity")
+async def test_amount_due_asks_for_identity_before_any_disclosure(conversation):
+    turn = await conversation.say("ask_amount_due", "我欠多少钱")
 
-    await ActionVerifyIdentity(client_factory).run(dispatcher, tracker, {})
+    assert turn.texts == [render("ask_identity")]
+    assert "3,250" not in turn.text
+    assert conversation.slots["pending_request"]["intent"] == "ask_amount_due"
 
-    assert responses(dispatcher) == [
-        "utter_identity_verified",
-        "utter_amount_due",
-        "utter_amount_due_next_step",
-    ]
-    amount = dispatcher.messages[1]
-    assert amount["total_due"] == "¥3,250.00"
-    assert (amount["principal"], amount["interest"], amount["penalty_interest"], amount["fees"]) == (
-        "¥3,000.00",
-        "¥150.00",
-        "¥60.00",
-        "¥40.00",
+
+async def test_verified_borrower_hears_the_amount_from_the_api(conversation):
+    turn = await conversation.say("inform_identity", "我叫张伟，后四位1234，生日1990年3月7日")
+
+    assert turn.texts[0] == render("identity_verified")
+    assert turn.texts[1] == render(
+        "amount_due",
+        product_name="普惠信用贷",
+        contract_no="PH-2026-000101",
+        total_due="¥3,250.00",
+        principal="¥3,000.00",
+        interest="¥150.00",
+        penalty_interest="¥60.00",
+        fees="¥40.00",
+        due_date=turn.texts[1].split("应还日为 ")[1].split("，")[0],
+        days_past_due=35,
     )
-    assert amount["days_past_due"] == 35
+    assert turn.texts[2] == render("amount_due_next_step")
+
+
+async def test_request_made_before_verification_is_carried_out_after_it(conversation):
+    asked = await conversation.say("request_instalment", "我想分期还")
+    assert asked.texts == [render("ask_identity")]
+
+    turn = await conversation.say("inform_identity", "张伟 1234 1990-03-07")
+
+    assert turn.texts[0] == render("identity_verified")
+    assert turn.texts[1].startswith(render("options_intro"))
+    assert "分6期" in turn.texts[1] and "综合年化成本" in turn.texts[1]
+    assert conversation.slots["pending_request"] is None
+    assert [o["kind"] for o in conversation.slots["offered_quotes"]] == ["instalment"] * 3
 
 
 async def test_wrong_identity_gets_the_same_answer_whatever_field_is_wrong(
@@ -51,28 +65,19 @@ async def test_wrong_identity_gets_the_same_answer_whatever_field_is_wrong(
         await ActionVerifyIdentity(client_factory).run(
             dispatcher, tracker_for(chat["conversation_id"], text, "inform_identity"), {}
         )
-        answers.append(dispatcher.messages)
-    assert all(a == [answers[0][0]] for a in answers)
-    assert answers[0][0]["response"] == "utter_identity_not_verified"
+        answers.append(texts(dispatcher))
+    assert answers == [[render("identity_not_verified")]] * 3
 
 
-async def test_third_failure_tells_the_borrower_verification_is_locked(
-    client, seeded, client_factory
-):
-    chat = await open_chat(client)
+async def test_third_failure_locks_verification_and_offers_a_person(conversation):
     said = []
     for _ in range(4):
-        dispatcher = CollectingDispatcher()
-        await ActionVerifyIdentity(client_factory).run(
-            dispatcher, tracker_for(chat["conversation_id"], "张伟 0000 1990-03-07", "inform_identity"), {}
-        )
-        said.extend(responses(dispatcher))
-    assert said == [
-        "utter_identity_not_verified",
-        "utter_identity_not_verified",
-        "utter_identity_locked",
-        "utter_identity_locked",
-    ]
+        said.append((await conversation.say("inform_identity", "张伟 0000 1990-03-07")).text)
+
+    assert said == [render("identity_not_verified")] * 2 + [render("identity_locked")] * 2
+    assert conversation.slots["human_offered"] is True
+    accepted = await conversation.say("affirm", "好的")
+    assert accepted.handoffs == [{"reason_code": "E2", "note": "accepted the offer of a human"}]
 
 
 async def test_incomplete_identity_asks_again_without_calling_the_api(client_factory, dispatcher):
@@ -80,10 +85,10 @@ async def test_incomplete_identity_asks_again_without_calling_the_api(client_fac
     await ActionVerifyIdentity(client_factory).run(
         dispatcher, tracker_for("no-such-conversation", "张伟 1234", "inform_identity"), {}
     )
-    assert responses(dispatcher) == ["utter_identity_incomplete"]
+    assert texts(dispatcher) == [render("identity_incomplete")]
 
 
-async def test_unreachable_api_becomes_an_honest_apology(dispatcher):
+async def test_unreachable_api_is_an_honest_apology_and_a_handoff(dispatcher):
     def unreachable() -> LoanApiClient:
         # A real connection attempt to a closed port: the outside world failing.
         return LoanApiClient(httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=1))
@@ -91,4 +96,5 @@ async def test_unreachable_api_becomes_an_honest_apology(dispatcher):
     await ActionExplainAmountDue(unreachable).run(
         dispatcher, tracker_for("any", "我欠多少钱", "ask_amount_due"), {}
     )
-    assert responses(dispatcher) == ["utter_service_unavailable"]
+    assert texts(dispatcher) == [render("service_unavailable")]
+    assert dispatcher.messages[-1]["custom"] == {"handoff": {"reason_code": "service_unavailable"}}

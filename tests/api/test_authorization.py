@@ -61,6 +61,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/wechat"): "wechat signature",
     ("POST", "/internal/v1/conversations/{conversation_id}/identity-verification"): "service",
     ("GET", "/internal/v1/conversations/{conversation_id}/amount-due"): "service",
+    ("POST", "/internal/v1/conversations/{conversation_id}/third-party"): "service",
     ("GET", "/internal/v1/conversations/{conversation_id}/contact-preferences"): "service",
     ("PATCH", "/internal/v1/conversations/{conversation_id}/contact-preferences"): "service",
     ("POST", "/internal/v1/conversations/{conversation_id}/quotes"): "service",
@@ -146,12 +147,17 @@ async def test_each_caller_gets_the_declared_answer(
     client, session, seeded, settings, service_headers
 ):
     chat = await open_chat(client)
-    verified = await client.post(
-        f"/internal/v1/conversations/{chat['conversation_id']}/identity-verification",
-        json={"full_name": "张伟", "id_last4": "1234", "birth_date": "1990-03-07"},
-        headers=service_headers,
-    )
-    assert verified.json()["verified"] is True  # internal routes then get past P4 too
+
+    async def verify_borrower() -> None:
+        # Internal routes then get past P4 too. Repeated before each route: a route
+        # may revoke it (a third party reported on the conversation, P1/P2).
+        verified = await client.post(
+            f"/internal/v1/conversations/{chat['conversation_id']}/identity-verification",
+            json={"full_name": "张伟", "id_last4": "1234", "birth_date": "1990-03-07"},
+            headers=service_headers,
+        )
+        assert verified.json()["verified"] is True
+
     headers = {
         NO_TOKEN: {},
         BORROWER: {"Authorization": f"Bearer {chat['session_token']}"},
@@ -163,6 +169,7 @@ async def test_each_caller_gets_the_declared_answer(
     for (method, path), policy in ACCESS.items():
         request = REQUESTS.get((method, path), {"json": {}} if method != "GET" else {})
         for caller in CALLERS:
+            await verify_borrower()
             response = await client.request(
                 method, _url(path, chat["conversation_id"]), headers=headers[caller], **request
             )

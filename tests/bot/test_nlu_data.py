@@ -97,3 +97,19 @@ def test_the_annotated_entities_are_in_the_domain():
                 used |= set(re.findall(r"\]\((\w+)\)", item["examples"]))
     assert used == {"amount", "date_phrase"}
     assert used <= set(DOMAIN["entities"])
+
+
+def test_choosing_a_plan_is_never_consent():
+    # D3: picking "第二个" only selects the plan; the summary and 确认 still follow.
+    choices = EXAMPLES["choose_option"]
+    assert choices
+    assert not [text for text in choices if "确认" in text], choices
+
+
+def test_a_plan_choice_is_not_an_amount_or_a_date():
+    # "选2" / "12期那个" pick a plan; "800块" is inform_affordable_amount, "15号" a date.
+    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if item.get("intent") == "choose_option":
+                assert not _ENTITY.search(item["examples"])
+                assert not re.search(r"\d\s*(块|元|号)", item["examples"])

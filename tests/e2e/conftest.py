@@ -88,6 +88,7 @@ class ChatSession:
         self.conversation_id = body["conversation_id"]
         self.opening = body["messages"]
         self._auth = {"Authorization": f"Bearer {body['session_token']}"}
+        self.state = "bot"
 
     def say(self, text: str) -> list[dict]:
         response = self.http.post(
@@ -96,6 +97,7 @@ class ChatSession:
             headers=self._auth,
         )
         assert response.status_code == 200, response.text
+        self.state = response.json()["state"]
         return response.json()["messages"]
 
     def close(self) -> None:

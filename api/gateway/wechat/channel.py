@@ -15,6 +15,7 @@ from api.core.db import utcnow
 from api.core.templates import render
 from api.gateway.models import (
     Channel,
+    CloseOutcome,
     Conversation,
     ConversationState,
     Message,
@@ -22,7 +23,14 @@ from api.gateway.models import (
     Sender,
 )
 from api.gateway.rasa_client import RasaClient
-from api.gateway.service import Inbound, open_session, route_inbound, store_inbound
+from api.gateway.escalation import close
+from api.gateway.service import (
+    Inbound,
+    open_session,
+    opening_disclosure,
+    route_inbound,
+    store_inbound,
+)
 from api.gateway.wechat import protocol
 from api.gateway.wechat.client import WeChatApiClient, WeChatApiError
 from api.loans.models import Borrower
@@ -105,7 +113,7 @@ class WeChatChannel:
         )
         await asyncio.wait({turn}, timeout=self.settings.wechat_passive_reply_seconds)
         if turn.done():
-            return _joined([*opening, *turn.result()])
+            return _joined([*opening, *turn.result().messages])
         # Too slow for a passive reply: answer "success" now and push the reply when the
         # bot is done. No await between the check above and this callback, so no race.
         self._track(turn)
@@ -118,7 +126,7 @@ class WeChatChannel:
             # the failure is in the log for an operator.
             log.error("WeChat turn for %s failed", openid, exc_info=turn.exception())
             return
-        self._spawn(self._push(openid, [*opening, *turn.result()]))
+        self._spawn(self._push(openid, [*opening, *turn.result().messages]))
 
     async def _on_media(self, openid: str, kind: str, msg_id: str) -> str | None:
         stored = await self._store(openid, MEDIA_LABELS[kind], msg_id)
@@ -139,12 +147,22 @@ class WeChatChannel:
     async def _on_subscribe(self, openid: str) -> str:
         async with self.sessionmaker.begin() as session:
             conversation, opening = await self._conversation(session, openid)
-            if not opening:  # re-subscribed: disclose again (D1), it is a new beginning
+            if opening:
+                return _joined(opening)
+            if conversation.state == ConversationState.BOT:
+                # Re-subscribed: a new beginning. The old conversation is closed through
+                # the state machine (audited) and a new one discloses again (D1).
+                await close(session, conversation_id=conversation.id,
+                            outcome=CloseOutcome.RESTARTED, actor="system")
                 opened = await open_session(
                     session, channel=Channel.WECHAT, settings=self.settings, external_user_id=openid
                 )
-                conversation.state = ConversationState.CLOSED
                 opening = opened.messages
+            else:
+                # A person has, or is about to take, this conversation: keep it and its
+                # place in the queue (an E3 escalation must not vanish); disclose again.
+                opening = [opening_disclosure(conversation.id, self.settings)]
+                session.add_all(opening)
         return _joined(opening)
 
     def _spawn(self, coroutine) -> None:

@@ -114,3 +114,32 @@ async def test_unknown_conversation_is_404_and_a_malformed_id_422(client, servic
     assert unknown.status_code == 404
     malformed = await client.post(verification_url("nope"), json=ZHANG, headers=service_headers)
     assert malformed.status_code == 422
+
+
+async def test_amount_due_says_which_time_zone_dates_are_read_in(client, chat, service_headers):
+    await client.post(verification_url(chat["conversation_id"]), json=ZHANG, headers=service_headers)
+    response = await client.get(amount_url(chat["conversation_id"]), headers=service_headers)
+    assert response.json()["borrower_timezone"] == "Asia/Shanghai"
+
+
+async def test_third_party_report_revokes_disclosure(client, chat, service_headers):
+    conversation_id = chat["conversation_id"]
+    await client.post(verification_url(conversation_id), json=ZHANG, headers=service_headers)
+    assert (await client.get(amount_url(conversation_id), headers=service_headers)).status_code == 200
+
+    reported = await client.post(
+        f"/internal/v1/conversations/{conversation_id}/third-party", headers=service_headers
+    )
+
+    assert reported.status_code == 200
+    assert reported.json() == {"verified": False}
+    after = await client.get(amount_url(conversation_id), headers=service_headers)
+    assert after.status_code == 403  # P1: nothing more until the borrower verifies again
+
+
+async def test_third_party_report_on_an_unknown_conversation_is_404(client, seeded, service_headers):
+    response = await client.post(
+        "/internal/v1/conversations/00000000-0000-4000-8000-000000000000/third-party",
+        headers=service_headers,
+    )
+    assert response.status_code == 404
