@@ -11,6 +11,7 @@ from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_sessionmaker
 from api.core.deps import SessionDep
 from api.core.errors import install_error_handler
+from api.core.events import EventBus
 from api.gateway.rasa_client import RasaClient, build_rasa_http
 from api.gateway.rate_limit import SlidingWindowLimiter
 from api.gateway.routes import router as gateway_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.events = EventBus()
     app.state.chat_limiter = SlidingWindowLimiter(
         limit=settings.chat_messages_per_minute, window_seconds=60
     )
