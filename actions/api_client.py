@@ -150,14 +150,20 @@ class LoanApiClient:
         return self._body(response, 200)
 
     async def accept_quote(
-        self, conversation_id: str, quote_id: str, *, idempotency_key: str, consent_text: str
+        self,
+        conversation_id: str,
+        quote_id: str,
+        *,
+        idempotency_key: str,
+        consent_text: str,
+        consent_message_id: int | None = None,
     ) -> dict:
         # The Idempotency-Key makes a retried acceptance return the same agreement.
         response = await self._request(
             "POST",
             f"{self._conversation(conversation_id)}/quotes/{quote_id}/accept",
             idempotent=True,
-            json={"consent_text": consent_text},
+            json={"consent_text": consent_text, "consent_message_id": consent_message_id},
             headers={"Idempotency-Key": idempotency_key},
         )
         return self._body(response, 200, 201)

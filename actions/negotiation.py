@@ -223,10 +223,18 @@ async def accept(turn: Turn, request: Request) -> Events:
         quote_id,
         idempotency_key=f"chat-{turn.conversation_id}-{quote_id}",
         consent_text=CONSENT_TEXT,
+        # The gateway's id of the borrower's own 确认 message: the agreement records it as
+        # the consent act (D3), and the api checks it is that conversation's borrower's.
+        consent_message_id=consent_message_id(turn.tracker.latest_message),
     )
     say(turn.dispatcher, "agreement_recorded", copy_text=accepted["copy_text"])
     say(turn.dispatcher, "agreement_next")
     return [SlotSet(SELECTED_QUOTE, None), SlotSet(OFFERED_QUOTES, [])]
+
+
+def consent_message_id(message: dict[str, Any]) -> int | None:
+    value = (message.get("metadata") or {}).get("message_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 async def affirm(turn: Turn, request: Request) -> Events:

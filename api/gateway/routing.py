@@ -71,7 +71,12 @@ async def route_inbound(
     answer: list[BotReply] | BotUnavailable | None = None
     if inbound.state == ConversationState.BOT and phrase is None:
         try:
-            answer = await rasa.send(sender_id=inbound.conversation_id, text=text)
+            # The stored message's id travels with it, so an action can cite the
+            # borrower's own words (the 确认 an agreement rests on, D3).
+            answer = await rasa.send(
+                sender_id=inbound.conversation_id, text=text,
+                metadata={"message_id": inbound.message_id},
+            )
         except BotUnavailable as exc:
             answer = exc
 

@@ -104,7 +104,7 @@ class Conversation:
         self.events: list[dict[str, Any]] = []
         self._client_factory = client_factory
 
-    async def say(self, intent: str, text: str, **entities: str) -> Turn:
+    async def say(self, intent: str, text: str, *, metadata: dict | None = None, **entities: str) -> Turn:
         action_name = RULES[intent]
         entity_list = [{"entity": k, "value": v} for k, v in entities.items()]
         self.events.append(
@@ -118,6 +118,8 @@ class Conversation:
         tracker = tracker_for(
             self.id, text, intent, slots=self.slots, entities=entity_list, events=self.events
         )
+        if metadata is not None:
+            tracker.latest_message["metadata"] = metadata
         events = await action.run(dispatcher, tracker, {})
         for event in events:
             if event.get("event") == "slot":

@@ -183,3 +183,20 @@ async def test_time_barred_loan_gets_no_options_and_a_person(verified, session):
     assert "工作人员" in turn.text and "分6期" not in turn.text
     counter = await verified.say("inform_affordable_amount", "每月500", amount="500")
     assert counter.handoffs[0]["reason_code"] == "E6"
+
+
+async def test_the_borrowers_own_confirm_message_is_the_recorded_consent_act(verified, session):
+    from api.gateway.models import Message, MessageStatus, Sender
+
+    await verified.say("request_instalment", "分期")
+    await verified.say("choose_option", "第一个")
+    consent = Message(
+        conversation_id=verified.id, sender=Sender.BORROWER, text="确认", status=MessageStatus.ROUTED
+    )
+    session.add(consent)
+    await session.commit()
+
+    await verified.say("confirm_agreement", "确认", metadata={"message_id": consent.id})
+
+    agreement = await session.scalar(select(Agreement))
+    assert agreement.consent_message_id == consent.id

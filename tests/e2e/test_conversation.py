@@ -37,6 +37,13 @@ def test_full_instalment_agreement(chat, live_stack):
     assert "协议编号" in done and "第1期" in done
     assert agreements(live_stack, chat.conversation_id) == [("instalment", "active")]
     assert chat.state == "bot"
+    # D3: the agreement cites the borrower's own 确认 message as its consent act.
+    with sqlite3.connect(live_stack.db_path) as db:
+        [(consent_text, sender)] = db.execute(
+            "SELECT m.text, m.sender FROM agreements a JOIN messages m ON m.id = a.consent_message_id"
+            " WHERE a.conversation_id = ?", (chat.conversation_id,),
+        ).fetchall()
+    assert (consent_text, sender) == ("确认", "borrower")
 
 
 def test_third_party_learns_nothing(chat, live_stack):
