@@ -16,6 +16,8 @@ _MONTHS = re.compile(_NUM + r"(?:期|个月)")
 _DAYS = re.compile(_NUM + r"天")
 _ORDINAL = re.compile(rf"(?:第|方案|选项?|option|no\.?|#){_NUM}|{_NUM}(?:号方案|个方案)")
 _BARE = re.compile(rf"^(?:选|要|就|那就)?{_NUM}(?:个|号)?(?:吧|吗|呢|啊|哈|好了|就行)?$")
+# "选A", "plan b", "B方案": lettered the way some borrowers number a list.
+_LETTER = re.compile(r"^(?:选|要|就|方案|plan|option)?([a-h])(?:方案|那个|这个|个)?(?:吧|呢|啊|好了|就行)?$")
 _KIND_WORDS = {
     "extension": ("展期", "延期", "延后", "推迟"),
     "penalty_waiver": ("减免", "免罚息", "免掉"),
@@ -53,6 +55,10 @@ def pick_option(text: str, offered: list[dict[str, Any]]) -> int | None:
     if match:
         number = _number(next(g for g in match.groups() if g))
         return number - 1 if number is not None and 1 <= number <= len(offered) else None
+    letter = _LETTER.match(cleaned)
+    if letter:
+        number = ord(letter.group(1)) - ord("a") + 1
+        return number - 1 if number <= len(offered) else None
     for kind, words in _KIND_WORDS.items():
         if any(word in cleaned for word in words):
             hits = [i for i, o in enumerate(offered) if o.get("kind") == kind]

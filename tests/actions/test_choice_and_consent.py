@@ -20,14 +20,15 @@ OFFERED = [
     [
         ("第二个", 1), ("选2", 1), ("2", 1), ("２", 1), ("option 3", 2), ("方案四", 3),
         ("就分6期那个吧", 3), ("12期的", 4), ("十二个月那个", 4), ("30天那个", 1),
-        ("第一个方案", 0), ("减免那个", 5), ("我要第六个", 5),
+        ("第一个方案", 0), ("减免那个", 5), ("我要第六个", 5), ("选A", 0), ("plan b", 1),
+        ("C方案", 2),
     ],
 )
 def test_choice_is_read(text, index):
     assert pick_option(text, OFFERED) == index
 
 
-@pytest.mark.parametrize("text", ["第七个", "9期", "展期", "分期那个", "随便吧", "都不行", "0"])
+@pytest.mark.parametrize("text", ["第七个", "9期", "展期", "分期那个", "随便吧", "都不行", "0", "选Z", "ok"])
 def test_unclear_or_impossible_choice_is_none(text):
     assert pick_option(text, OFFERED) is None
 
