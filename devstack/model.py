@@ -1,9 +1,11 @@
 """Train the Rasa model only when its inputs changed (content hash = model name)."""
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,31 +50,49 @@ def rasa_env() -> dict[str, str]:
 
 
 def ensure_model(models_dir: Path, *, log_file: Path | None = None) -> Path:
-    """Return the model for the current bot/ and data/, training it if it is missing."""
+    """Return the model for the current bot/ and data/, training it if it is missing.
+
+    Several processes may ask at once (parallel test runs, `make run` next to a test):
+    one trains under a lock, the others wait and reuse its model. Training writes into a
+    scratch folder and the model is renamed into place, so nobody loads half a file.
+    """
     target = model_path(models_dir)
     if target.exists():
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
+    with open(models_dir / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():  # trained by whoever held the lock before us
+            return target
+        _train(target, log_file=log_file)
+    return target
+
+
+def _train(target: Path, *, log_file: Path | None) -> None:
     print(f">> training Rasa model {target.name} (bot/ or data/ changed)", flush=True)
     started = time.monotonic()
-    cmd = [
-        str(RASA_BIN), "train",
-        "--config", str(ROOT / "bot" / "config.yml"),
-        "--domain", str(ROOT / "bot" / "domain.yml"),
-        "--data", str(ROOT / "data"),
-        "--out", str(models_dir),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-    ]
-    out = open(log_file, "w") if log_file else None
-    try:
-        result = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), stdout=out or sys.stdout, stderr=subprocess.STDOUT)
-    finally:
-        if out:
-            out.close()
-    if result.returncode != 0 or not target.exists():
-        where = f" (see {log_file})" if log_file else ""
-        raise SystemExit(f"Rasa training failed with exit code {result.returncode}{where}")
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as scratch:
+        cmd = [
+            str(RASA_BIN), "train",
+            "--config", str(ROOT / "bot" / "config.yml"),
+            "--domain", str(ROOT / "bot" / "domain.yml"),
+            "--data", str(ROOT / "data"),
+            "--out", scratch,
+            "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        ]
+        out = open(log_file, "w") if log_file else None
+        try:
+            result = subprocess.run(
+                cmd, cwd=ROOT, env=rasa_env(), stdout=out or sys.stdout, stderr=subprocess.STDOUT
+            )
+        finally:
+            if out:
+                out.close()
+        trained = Path(scratch) / target.name
+        if result.returncode != 0 or not trained.exists():
+            where = f" (see {log_file})" if log_file else ""
+            raise SystemExit(f"Rasa training failed with exit code {result.returncode}{where}")
+        os.replace(trained, target)
     elapsed = time.monotonic() - started
-    (models_dir / "last-training-seconds.txt").write_text(f"{elapsed:.1f}\n")
+    (target.parent / "last-training-seconds.txt").write_text(f"{elapsed:.1f}\n")
     print(f">> model trained in {elapsed:.0f}s", flush=True)
-    return target

@@ -23,3 +23,32 @@ def test_fingerprint_changes_only_when_training_inputs_change(tmp_path):
 
 def test_model_file_is_named_by_the_fingerprint_of_bot_and_data(tmp_path):
     assert model_path(tmp_path).name == f"model-{model_fingerprint()}.tar.gz"
+
+
+def test_concurrent_callers_train_once_and_share_the_model(tmp_path, monkeypatch):
+    import threading
+    import time as clock
+
+    from devstack import model
+
+    trained = []
+
+    def slow_train(target, *, log_file):
+        trained.append(target)
+        clock.sleep(0.3)  # the second caller arrives while this one holds the lock
+        target.write_bytes(b"model")
+
+    monkeypatch.setattr(model, "_train", slow_train)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(model.ensure_model(tmp_path)))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(trained) == 1
+    assert results[0] == results[1] == model.model_path(tmp_path)
+    assert results[0].read_bytes() == b"model"
