@@ -28,6 +28,7 @@ bench: model
 	@$(PY) bench/startup.py
 	@$(PY) bench/quotes.py
 	@$(PY) bench/audit_verify.py
+	@$(PY) bench/gateway_load.py
 
 clean:
 	rm -rf var/app.db* var/rasa var/log

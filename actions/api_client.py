@@ -177,6 +177,14 @@ class LoanApiClient:
         )
         return self._body(response, 200)
 
+    async def open_data_request(self, conversation_id: str, *, kind: str, note: str) -> dict:
+        response = await self._request(
+            "POST",
+            f"{self._conversation(conversation_id)}/data-requests",
+            json={"kind": kind, "note": note},
+        )
+        return self._body(response, 201)
+
     async def report_third_party(self, conversation_id: str) -> None:
         response = await self._request(
             "POST", f"{self._conversation(conversation_id)}/third-party", idempotent=True

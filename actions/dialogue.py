@@ -3,7 +3,7 @@ intent to one of these, and the handler it calls does the work against the api."
 
 from actions.api_client import ApiUnavailable
 from actions.base import ApiAction, Events, Request, Turn, hand_off
-from actions import negotiation, preferences
+from actions import data_rights, negotiation, preferences
 from actions.templates import say
 
 
@@ -122,3 +122,11 @@ class ActionThirdParty(ApiAction):
             return []
         say(turn.dispatcher, "third_party")
         return []
+
+
+class ActionOpenDataRequest(ApiAction):
+    def name(self) -> str:
+        return "action_open_data_request"
+
+    async def act(self, turn: Turn, request: Request) -> Events:
+        return await data_rights.open_data_request(turn, request)

@@ -3,7 +3,7 @@ verification to carry out what was asked before the borrower proved who they are
 
 from typing import Awaitable, Callable
 
-from actions import negotiation, preferences
+from actions import data_rights, negotiation, preferences
 from actions.base import Events, Request, Turn
 
 Handler = Callable[[Turn, Request], Awaitable[Events]]
@@ -24,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
     "request_stop_workplace_contact": preferences.update_preference,
     "request_stop_family_contact": preferences.update_preference,
     "request_stop_all_contact": preferences.update_preference,
+    "request_my_data": data_rights.open_data_request,
 }
 
 

@@ -7,6 +7,10 @@ from sqlalchemy import text
 
 from api.agreements.routes import internal_router as quotes_router, staff_router as agreements_router
 from api.audit.routes import router as audit_router
+from api.compliance.routes import page_router as compliance_page_router
+from api.compliance.routes import router as compliance_router
+from api.console.routes import page_router as console_page_router
+from api.console.routes import router as console_router
 from api.core.config import Settings, get_settings
 from api.core.db import make_engine, make_sessionmaker
 from api.core.deps import SessionDep
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app_id=settings.wechat_app_id,
                 app_secret=settings.wechat_app_secret.get_secret_value(),
             ),
+            events=app.state.events,
         )
         try:
             yield
@@ -78,6 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router, prefix="/api/v1/admin", tags=["admin"])
     app.include_router(quotes_router, prefix="/internal/v1", tags=["quotes"])
     app.include_router(agreements_router, prefix="/api/v1/agreements", tags=["agreements"])
+    app.include_router(compliance_router, prefix="/api/v1/compliance", tags=["compliance"])
+    app.include_router(compliance_page_router)
+    app.include_router(console_router, prefix="/api/v1/console", tags=["console"])
+    app.include_router(console_page_router)
 
     @app.get("/health", tags=["ops"])
     async def health(session: SessionDep) -> dict[str, str]:

@@ -72,6 +72,9 @@ def service_specs(config: StackConfig, *, model: Path) -> list[ServiceSpec]:
             argv=[
                 str(APP_PYTHON), "-m", "uvicorn", "api.main:create_app", "--factory",
                 "--host", config.host, "--port", str(config.api_port), "--no-access-log",
+                # Open chat streams would otherwise hold shutdown until SIGKILL, skipping
+                # the WeChat drain: give them 3 s, then close them.
+                "--timeout-graceful-shutdown", "3",
             ],
             env={
                 **base,

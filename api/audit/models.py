@@ -35,6 +35,18 @@ class AuditAction(StrEnum):
     USER_CREATED = "user.created"
     TRANSCRIPT_VIEWED = "transcript.viewed"
     EXPORT_CREATED = "export.created"
+    # Compliance workspace (issue 7): PD2 reveal, A3 reviews, A1 retention.
+    TRANSCRIPT_REVEALED = "transcript.revealed"  # unmasked ID/phone/card numbers shown
+    REVIEW_RECORDED = "compliance.review_recorded"
+    CONVERSATION_ANONYMISED = "conversation.anonymised"  # retention job (A1)
+    DATA_REQUEST_OPENED = "data_request.opened"  # PD3: a borrower asked for their data
+    DATA_REQUEST_RESOLVED = "data_request.resolved"  # fulfilled (with the export hash) or rejected
+    # Collector console (issue 6). Claim, hand back and close are escalation.* and
+    # conversation.state_changed events; these record what only the console does.
+    CONSOLE_CLAIM_REFUSED = "console.claim_refused"  # lost a race or already taken
+    CONSOLE_MESSAGE_SENT = "console.message_sent"  # passed the pre-send guard
+    CONSOLE_MESSAGE_BLOCKED = "console.message_blocked"  # refused by the guard (L1/L2/P1-P4)
+    CONSOLE_NOTE_ADDED = "console.note_added"  # internal, never shown to the borrower
 
 
 class AuditEvent(Base):

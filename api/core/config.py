@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # L2/E6: years without activity after which a loan is time-barred (民法典 188) and
     # goes to a person before any agreement is sought.
     limitation_years: int = Field(default=3, ge=1, le=30)
+    # A1: conversations are anonymised this many years after their last activity
+    # (`python -m api.compliance.retention`); aggregates and the audit chain are kept.
+    retention_years: int = Field(default=3, ge=1, le=30)
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
@@ -71,6 +74,12 @@ class Settings(BaseSettings):
     emergency_numbers: str = "120/110"
     # While a borrower waits for a collector, at most one reminder per this many minutes.
     handoff_reminder_minutes: int = Field(default=5, ge=1, le=24 * 60)
+
+    # Borrower live stream (GET /api/v1/chat/sessions/{id}/stream): a keep-alive comment
+    # this often (it also re-reads the conversation, so a lost hint costs at most this
+    # long), and the longest a stream stays open before the client reconnects.
+    chat_stream_keepalive_seconds: float = Field(default=15.0, gt=0, le=60)
+    chat_stream_max_seconds: int = Field(default=600, ge=1, le=3600)
 
     # Shown in the opening disclosure (D1) and the chat page header.
     lender_legal_name: str = "示例普惠小额贷款有限公司"

@@ -22,3 +22,10 @@ class TrackerControlFailed(AppError):
 
     status_code = 503
     message = "机器人暂时无法接回会话，会话仍由人工处理，请稍后重试"
+
+
+class NotConversationHolder(AppError):
+    """Only the collector who claimed the conversation writes to its borrower."""
+
+    status_code = 403
+    message = "该会话不由您处理，不能发送消息"

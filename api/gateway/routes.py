@@ -1,10 +1,12 @@
 """Public chat API (web channel) and the borrower chat page."""
 
+from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.core.deps import BearerToken, ConversationId, SessionDep, SessionmakerDep, SettingsDep
 from api.core.errors import (
@@ -17,6 +19,7 @@ from api.core.security import same_secret, token_hash
 from api.core.templates import render
 from api.gateway import service
 from api.gateway.models import Conversation
+from api.gateway.stream import KeepAlive, MessageEvent, StreamItem, follow_conversation
 from api.gateway.transcript import read_transcript
 from api.gateway.schemas import (
     AssistantOut,
@@ -25,6 +28,8 @@ from api.gateway.schemas import (
     RepliesOut,
     SessionIn,
     SessionOut,
+    StreamMessageOut,
+    StreamStateOut,
     TranscriptLineOut,
     TranscriptOut,
 )
@@ -33,11 +38,13 @@ from api.users.errors import PermissionDenied
 from api.users.models import Role
 
 router = APIRouter()
+# Message ids are 32-bit integers on PostgreSQL; a larger cursor is not a message id.
+MAX_MESSAGE_ID = 2**31 - 1
 CHAT_PAGE = Path(__file__).resolve().parent / "web" / "chat.html"
 
 
 def _out(message) -> MessageOut:
-    return MessageOut(sender=message.sender, text=message.text, at=message.created_at)
+    return MessageOut(id=message.id, sender=message.sender, text=message.text, at=message.created_at)
 
 
 @router.post("/api/v1/chat/sessions", response_model=SessionOut, status_code=201, tags=["chat"])
@@ -78,6 +85,7 @@ async def post_message(
         rasa=request.app.state.rasa,
         settings=settings,
         limiter=request.app.state.chat_limiter,
+        events=request.app.state.events,
     )
     return RepliesOut(messages=[_out(m) for m in replies], state=state)
 
@@ -118,6 +126,68 @@ async def get_transcript(
         ai_label=render("ai_label"),
         messages=[TranscriptLineOut(**vars(line)) for line in transcript.lines],
     )
+
+
+async def stream_owner(
+    conversation_id: ConversationId, token: BearerToken, sessionmaker: SessionmakerDep
+) -> str:
+    """The conversation id, once its session token is checked (before the stream starts,
+    so a bad token is a plain 401, an unknown conversation a 404)."""
+    async with sessionmaker() as session:
+        conversation = await service.authenticate_session(
+            session, conversation_id=conversation_id, session_token=token
+        )
+    return conversation.id
+
+
+def _sse(item: StreamItem) -> ServerSentEvent:
+    if isinstance(item, KeepAlive):
+        return ServerSentEvent(comment="keep-alive")
+    if isinstance(item, MessageEvent):
+        data = StreamMessageOut(id=item.id, sender=item.sender, text=item.text, at=item.at, state=item.state)
+        return ServerSentEvent(event="message", id=str(item.id), data=data)
+    return ServerSentEvent(event="state", data=StreamStateOut(state=item.state))
+
+
+@router.get(
+    "/api/v1/chat/sessions/{conversation_id}/stream",
+    response_class=EventSourceResponse,
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound),
+    tags=["chat"],
+)
+async def stream_messages(
+    conversation_id: Annotated[str, Depends(stream_owner)],
+    request: Request,
+    settings: SettingsDep,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_MESSAGE_ID)] = None,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_MESSAGE_ID, description="Last message id seen (if no Last-Event-ID)")
+    ] = 0,
+    wait: Annotated[int | None, Query(ge=0, le=3600, description="Seconds to stay open")] = None,
+) -> AsyncIterable[ServerSentEvent]:
+    """Server-Sent Events: messages that arrive later (a collector's reply, system notices).
+
+    Authenticated like the other chat routes (`Authorization: Bearer <session_token>`;
+    read it with fetch(), so the token is never in a URL). Resumable: the
+    `Last-Event-ID` header (or `after`) is the last message id the client has; every
+    message with a larger id is sent first, then new ones as they are stored.
+
+    - `event: message`, `id: <message id>`, data `{id, sender, text, at, state}` — every
+      party's messages, the borrower's own included (other devices); de-duplicate by id.
+    - `event: state`, data `{state}` — first on connect, then on every change
+      (`bot`, `waiting_for_agent`, `agent`, `closed`).
+    - A `: keep-alive` comment every CHAT_STREAM_KEEPALIVE_SECONDS (15 s).
+    - The stream ends when the conversation is closed, or after `wait` seconds (default
+      and cap CHAT_STREAM_MAX_SECONDS; `wait=0` sends what is there and ends): reconnect
+      with the last id.
+    """
+    max_seconds = settings.chat_stream_max_seconds if wait is None else min(wait, settings.chat_stream_max_seconds)
+    async for item in follow_conversation(
+        request.app.state.sessionmaker, request.app.state.events, conversation_id=conversation_id,
+        after=last_event_id if last_event_id is not None else after,
+        keepalive_seconds=settings.chat_stream_keepalive_seconds, max_seconds=max_seconds,
+    ):
+        yield _sse(item)
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)

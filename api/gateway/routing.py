@@ -8,15 +8,19 @@
 
 Each turn is one transaction after the Rasa call (the inbound message was committed
 before it). Pausing Rasa's tracker is a call to the outside world, so it happens only
-after that commit, and its outcome is recorded separately.
+after that commit, and its outcome is recorded separately. After the commit a hint goes
+on the live-update bus (api/gateway/hints.py): the borrower's other screens and the
+collector console re-read the conversation, and the queue when an escalation changed it.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
+from api.core.events import EventBus
 from api.gateway import notices, tripwire
 from api.gateway.errors import IllegalTransition
 from api.gateway.escalation import (
@@ -28,8 +32,9 @@ from api.gateway.escalation import (
     queue_ahead,
 )
 from api.gateway.handoff import current_state
+from api.gateway.hints import announce
 from api.gateway.models import ConversationState, Message, MessageStatus, ReasonCode, Sender
-from api.gateway.rasa_client import BotReply, BotUnavailable, RasaClient
+from api.gateway.rasa_client import UNKNOWN_MODEL, BotReply, BotUnavailable, RasaClient
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
@@ -66,10 +71,16 @@ async def route_inbound(
     text: str,
     rasa: RasaClient,
     settings: Settings,
+    events: EventBus,
 ) -> Turn:
     phrase = tripwire.match(text)
     answer: list[BotReply] | BotUnavailable | None = None
+    model = None
     if inbound.state == ConversationState.BOT and phrase is None:
+        # A1: which model answers (asked once per process, alongside the turn; never raises).
+        version = asyncio.create_task(rasa.model_version(
+            token=settings.rasa_token.get_secret_value(), timeout=settings.rasa_control_timeout_seconds,
+        ))
         try:
             # The stored message's id travels with it, so an action can cite the
             # borrower's own words (the 确认 an agreement rests on, D3).
@@ -79,6 +90,7 @@ async def route_inbound(
             )
         except BotUnavailable as exc:
             answer = exc
+        model = await version
 
     async with sessionmaker.begin() as session:
         if inbound.state == ConversationState.CLOSED:
@@ -90,10 +102,18 @@ async def route_inbound(
         elif isinstance(answer, BotUnavailable):
             outcome = await _bot_failed(session, inbound=inbound, settings=settings, error=str(answer))
         else:
-            outcome = await _bot_replied(session, inbound=inbound, settings=settings, replies=answer)
+            outcome = await _bot_replied(
+                session, inbound=inbound, settings=settings, replies=answer, model=model
+            )
         session.add_all(outcome.messages)
         state = await current_state(session, inbound.conversation_id)
 
+    escalated = outcome.escalated
+    announce(
+        events, inbound.conversation_id,
+        message_id=max((m.id for m in outcome.messages), default=inbound.message_id),
+        queue_changed=escalated is not None and (escalated.opened or escalated.upgraded),
+    )
     if outcome.escalated is not None and outcome.escalated.opened:
         await pause_tracker(
             sessionmaker, escalation_id=outcome.escalated.escalation.id,
@@ -149,14 +169,16 @@ def _handoff_signal(replies: list[BotReply]) -> dict | None:
 
 
 async def _bot_replied(
-    session: AsyncSession, *, inbound: Inbound, settings: Settings, replies: list[BotReply]
+    session: AsyncSession, *, inbound: Inbound, settings: Settings, replies: list[BotReply],
+    model: str | None,
 ) -> _Outcome:
     await _mark(session, inbound, MessageStatus.ROUTED)
     messages = [
         Message(
             conversation_id=inbound.conversation_id, sender=Sender.BOT, text=reply.text,
             payload={"custom": reply.custom} if reply.custom else None,
-            template="rasa", status=MessageStatus.SENT,
+            # A1: the model that produced it ("rasa:model-<hash>"), "rasa" if unknown.
+            template=model or UNKNOWN_MODEL, status=MessageStatus.SENT,
         )
         for reply in replies
     ]
@@ -208,9 +230,10 @@ async def _with_person(
     await _mark(session, inbound, MessageStatus.RECEIVED if waiting else MessageStatus.ROUTED,
                 {"tripwire": phrase} if phrase else None)
     messages: list[Message] = []
+    escalated = None
     if phrase:
-        await _escalate(session, inbound=inbound, reason=ReasonCode.DISTRESS,
-                        note="self-harm tripwire", source="tripwire")
+        escalated = await _escalate(session, inbound=inbound, reason=ReasonCode.DISTRESS,
+                                    note="self-harm tripwire", source="tripwire")
         if waiting:
             messages.append(notices.distress_empathy(inbound.conversation_id))
         messages.append(notices.crisis_line(inbound.conversation_id, settings))
@@ -219,4 +242,4 @@ async def _with_person(
         if escalation is not None:
             ahead = await queue_ahead(session, escalation)
             messages.append(notices.waiting_reminder(inbound.conversation_id, ahead))
-    return _Outcome(messages)
+    return _Outcome(messages, escalated)

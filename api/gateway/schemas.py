@@ -19,9 +19,22 @@ class SessionIn(BaseModel):
 
 
 class MessageOut(BaseModel):
+    id: int  # the transcript's order; the live stream's event id (de-duplicate by it)
     sender: Sender
     text: str
     at: datetime
+
+
+class StreamMessageOut(MessageOut):
+    """data of an `event: message` on the live stream."""
+
+    state: ConversationState
+
+
+class StreamStateOut(BaseModel):
+    """data of an `event: state` on the live stream."""
+
+    state: ConversationState
 
 
 class AssistantOut(BaseModel):
@@ -57,6 +70,7 @@ class RepliesOut(BaseModel):
 
 
 class TranscriptLineOut(BaseModel):
+    id: int
     sender: Sender
     text: str
     at: datetime

@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
+from api.core.events import EventBus
 from api.core.errors import ConversationNotFound, NotAuthenticated, TooManyMessages
 from api.core.security import new_session_token, same_secret, token_hash
 from api.core.templates import render
+from api.gateway.hints import announce
 from api.gateway.models import (
     Channel,
     Conversation,
@@ -121,6 +123,7 @@ async def receive_web_message(
     rasa: RasaClient,
     settings: Settings,
     limiter: SlidingWindowLimiter,
+    events: EventBus,
 ) -> tuple[list[Message], ConversationState]:
     # Two transactions on purpose: the message is durable before Rasa is asked.
     async with sessionmaker.begin() as session:
@@ -131,7 +134,9 @@ async def receive_web_message(
         if not limiter.allow(conversation.id):
             raise TooManyMessages()
         inbound = await store_inbound(session, conversation=conversation, text=text)
+    # The borrower's other screens and a collector watching see it before the bot answers.
+    announce(events, inbound.conversation_id, message_id=inbound.message_id)
     turn = await route_inbound(
-        sessionmaker, inbound=inbound, text=text, rasa=rasa, settings=settings
+        sessionmaker, inbound=inbound, text=text, rasa=rasa, settings=settings, events=events
     )
     return turn.messages, turn.state

@@ -19,6 +19,7 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 @dataclass(frozen=True)
 class TranscriptLine:
+    id: int
     sender: str
     text: str
     at: datetime
@@ -51,6 +52,7 @@ async def read_transcript(
     ).all()
     lines = [
         TranscriptLine(
+            id=m.id,
             sender=m.sender,
             text=mask_pii(m.text) if staff_actor else m.text,
             at=m.created_at,

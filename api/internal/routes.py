@@ -10,6 +10,7 @@ from api.core.errors import (
     VerificationLocked,
     error_response_doc,
 )
+from api.compliance.data_requests import open_request
 from api.core.money import format_fen
 from api.identity.service import (
     get_conversation,
@@ -19,6 +20,8 @@ from api.identity.service import (
 )
 from api.internal.schemas import (
     AmountDueOut,
+    DataRequestIn,
+    DataRequestOut,
     IdentityClaim,
     IdentityVerificationOut,
     LoanDueOut,
@@ -80,6 +83,25 @@ async def get_amount_due(conversation_id: ConversationId, session: SessionDep) -
         total_due=_money(due.total_due_fen),
         borrower_timezone=borrower.timezone,
     )
+
+
+@router.post(
+    "/conversations/{conversation_id}/data-requests",
+    response_model=DataRequestOut,
+    status_code=201,
+    responses=error_response_doc(NotAuthenticated, ConversationNotFound, IdentityNotVerified),
+)
+async def post_data_request(
+    conversation_id: ConversationId, body: DataRequestIn, session: SessionDep
+) -> DataRequestOut:
+    """A borrower's personal-data request made in chat (PD3) becomes a tracked request
+    that compliance fulfils. Only for the verified borrower: their own data, nobody else's."""
+    borrower = await verified_borrower(session, conversation_id=conversation_id)
+    request = await open_request(
+        session, borrower_id=borrower.id, kind=body.kind, actor="service:actions",
+        conversation_id=conversation_id, note=body.note,
+    )
+    return DataRequestOut(request_id=request.id, kind=request.kind, status=request.status)
 
 
 @router.post(

@@ -2,7 +2,9 @@
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.compliance.models import DataRequestKind, DataRequestStatus
 
 
 class IdentityClaim(BaseModel):
@@ -41,6 +43,19 @@ class AmountDueOut(BaseModel):
     total_due: MoneyOut
     # IANA zone the borrower lives in: dates they say ("月底", "15号") are read in it.
     borrower_timezone: str
+
+
+class DataRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DataRequestKind
+    note: str = Field(default="", max_length=200)  # the borrower's own words, shortened
+
+
+class DataRequestOut(BaseModel):
+    request_id: int
+    kind: DataRequestKind
+    status: DataRequestStatus
 
 
 class ThirdPartyOut(BaseModel):

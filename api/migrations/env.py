@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.core.config import get_settings
+from api.compliance.search_index import include_name
 from api.models import metadata
 
 
@@ -19,6 +20,8 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The free-text index (FTS5 tables, pg_trgm index) is not in the ORM metadata.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

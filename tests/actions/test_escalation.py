@@ -81,3 +81,25 @@ async def test_declining_the_offered_person_continues(conversation):
     turn = await conversation.say("deny", "不用")
     assert turn.texts == [render("human_declined")]
     assert conversation.slots["human_offered"] is False
+
+
+async def test_data_request_in_chat_becomes_a_tracked_request(verified, session):
+    from api.compliance.models import DataRequest
+
+    turn = await verified.say("request_my_data", "把你们存的我的聊天记录导出给我一份")
+
+    assert turn.texts[0] == render("privacy_notice")
+    request = await session.scalar(select(DataRequest))
+    assert (request.kind, request.status, request.conversation_id) == ("copy", "open", verified.id)
+    assert f"编号 {request.id}" in turn.texts[1] and "复制" in turn.texts[1]
+
+
+async def test_data_request_waits_for_verification(conversation, session):
+    from api.compliance.models import DataRequest
+
+    asked = await conversation.say("request_my_data", "我要删除我的个人信息")
+    assert asked.texts == [render("ask_identity")]
+    assert await session.scalar(select(DataRequest)) is None
+
+    await conversation.say("inform_identity", "张伟 1234 1990-03-07")
+    assert (await session.scalar(select(DataRequest))).kind == "deletion"

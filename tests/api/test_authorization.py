@@ -49,11 +49,16 @@ POLICIES: dict[str, dict[str, int | str]] = {
     "admin": {
         NO_TOKEN: 401, BORROWER: 401, SERVICE: 401, COLLECTOR: 403, COMPLIANCE: 403, ADMIN: OK,
     },
+    # The collector console: compliance reviews elsewhere and never writes to borrowers.
+    "collector, admin": {
+        NO_TOKEN: 401, BORROWER: 401, SERVICE: 401, COLLECTOR: OK, COMPLIANCE: 403, ADMIN: OK,
+    },
 }
 
 # THE table: every route of the app, and who may call it.
 ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/chat/sessions/{conversation_id}/messages"): "borrower session",
+    ("GET", "/api/v1/chat/sessions/{conversation_id}/stream"): "borrower session",
     ("GET", "/api/v1/conversations/{conversation_id}/transcript"): (
         "borrower session, compliance, admin"
     ),
@@ -62,6 +67,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/internal/v1/conversations/{conversation_id}/identity-verification"): "service",
     ("GET", "/internal/v1/conversations/{conversation_id}/amount-due"): "service",
     ("POST", "/internal/v1/conversations/{conversation_id}/third-party"): "service",
+    ("POST", "/internal/v1/conversations/{conversation_id}/data-requests"): "service",
     ("GET", "/internal/v1/conversations/{conversation_id}/contact-preferences"): "service",
     ("PATCH", "/internal/v1/conversations/{conversation_id}/contact-preferences"): "service",
     ("POST", "/internal/v1/conversations/{conversation_id}/quotes"): "service",
@@ -75,6 +81,26 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/borrowers/{borrower_id}/contact-preferences"): "compliance, admin",
     ("POST", "/api/v1/loans/{loan_id}/payments"): "admin",
     ("POST", "/api/v1/admin/borrowers"): "admin",
+    ("GET", "/api/v1/compliance/conversations"): "compliance, admin",
+    ("GET", "/api/v1/compliance/conversations/{conversation_id}"): "compliance, admin",
+    ("POST", "/api/v1/compliance/conversations/{conversation_id}/reveal"): "compliance, admin",
+    ("POST", "/api/v1/compliance/conversations/{conversation_id}/reviews"): "compliance, admin",
+    ("POST", "/api/v1/compliance/flags/refresh"): "compliance, admin",
+    ("GET", "/api/v1/compliance/dashboard"): "compliance, admin",
+    ("GET", "/api/v1/compliance/agreements/{agreement_id}/evidence"): "compliance, admin",
+    ("GET", "/api/v1/compliance/agreements/{agreement_id}/evidence.html"): "compliance, admin",
+    ("GET", "/api/v1/compliance/data-requests"): "compliance, admin",
+    ("POST", "/api/v1/compliance/data-requests"): "compliance, admin",
+    ("POST", "/api/v1/compliance/data-requests/{request_id}/resolve"): "compliance, admin",
+    ("GET", "/api/v1/console/queue"): "collector, admin",
+    ("GET", "/api/v1/console/stream"): "collector, admin",
+    ("GET", "/api/v1/console/conversations/{conversation_id}"): "collector, admin",
+    ("POST", "/api/v1/console/conversations/{conversation_id}/claim"): "collector, admin",
+    ("POST", "/api/v1/console/conversations/{conversation_id}/messages"): "collector, admin",
+    ("POST", "/api/v1/console/conversations/{conversation_id}/hand-back"): "collector, admin",
+    ("POST", "/api/v1/console/conversations/{conversation_id}/close"): "collector, admin",
+    ("GET", "/api/v1/console/conversations/{conversation_id}/notes"): "collector, admin",
+    ("POST", "/api/v1/console/conversations/{conversation_id}/notes"): "collector, admin",
 }
 
 # Not access-controlled on purpose: API docs, liveness, the chat page and opening a chat.
@@ -85,6 +111,9 @@ UNCONTROLLED = {
     ("GET", "/redoc"),
     ("GET", "/health"),
     ("GET", "/chat"),
+    ("GET", "/compliance"),
+    ("GET", "/console"),  # the page only; everything it shows comes from the routes above
+    ("GET", "/console/{asset}"),  # its script and style
     ("POST", "/api/v1/chat/sessions"),
 }
 
@@ -92,6 +121,8 @@ UNCONTROLLED = {
 # route checks the session token in its service, after the body is validated.
 REQUESTS: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/chat/sessions/{conversation_id}/messages"): {"json": {"text": "你好"}},
+    # `wait=0`: what is there, then the stream ends (a live stream would never return here).
+    ("GET", "/api/v1/chat/sessions/{conversation_id}/stream"): {"params": {"wait": 0}},
     ("POST", "/api/v1/auth/token"): {"data": {"username": ADMIN, "password": DEFAULT_PASSWORD}},
     ("GET", "/wechat"): {
         "params": {"signature": "0" * 40, "timestamp": "1", "nonce": "n", "echostr": "e"}
@@ -100,6 +131,17 @@ REQUESTS: dict[tuple[str, str], dict] = {
         "params": {"signature": "0" * 40, "timestamp": "1", "nonce": "n"}, "content": b"<xml/>"
     },
     ("GET", "/api/v1/agreements"): {"params": {"borrower_id": 1}},
+    ("POST", "/internal/v1/conversations/{conversation_id}/data-requests"): {"json": {"kind": "copy"}},
+    ("POST", "/api/v1/compliance/conversations/{conversation_id}/reveal"): {"json": {"reason": "核实"}},
+    ("POST", "/api/v1/compliance/data-requests"): {"json": {"borrower_id": 1, "kind": "copy"}},
+    ("POST", "/api/v1/compliance/conversations/{conversation_id}/reviews"): {
+        "json": {"verdict": "compliant", "comment": ""}
+    },
+    # `once`: the snapshot, then the stream ends (a live stream would never return here).
+    ("GET", "/api/v1/console/stream"): {"params": {"once": "true"}},
+    ("POST", "/api/v1/console/conversations/{conversation_id}/messages"): {"json": {"text": "您好"}},
+    ("POST", "/api/v1/console/conversations/{conversation_id}/close"): {"json": {"outcome": "resolved"}},
+    ("POST", "/api/v1/console/conversations/{conversation_id}/notes"): {"json": {"text": "备注"}},
 }
 
 
@@ -139,7 +181,8 @@ async def _staff_headers(session: AsyncSession, settings: Settings) -> dict[str,
 
 def _url(path: str, conversation_id: str) -> str:
     return path.format(
-        conversation_id=conversation_id, quote_id=str(uuid.uuid4()), loan_id=1, borrower_id=1
+        conversation_id=conversation_id, quote_id=str(uuid.uuid4()), loan_id=1, borrower_id=1,
+        agreement_id=1, request_id=1,
     )
 
 

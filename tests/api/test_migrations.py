@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from api.compliance.search_index import include_name
 from api.manage import ALEMBIC_INI
 from api.models import metadata
 
@@ -19,7 +20,10 @@ async def test_migrations_match_the_models(database_url):
         async with engine.connect() as connection:
             diff = await connection.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "include_name": include_name}
+                    ),
+                    metadata,
                 )
             )
     finally:

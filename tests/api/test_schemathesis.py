@@ -30,6 +30,13 @@ from api.users.service import create_user
 from tests.api.users.builders import fast_password_hashing  # noqa: F401  (autouse)
 from tests.conftest import TEST_SALT, open_chat
 
+# Live streams would never end under ASGITransport (it buffers the whole response): each
+# generated request gets the query value that makes the stream send its backlog and end.
+FINITE_STREAMS = {"/api/v1/chat/sessions/{conversation_id}/stream": {"wait": 0}}
+# Rasa is down in this test (see tests/conftest.py settings): once fuzzing has escalated
+# and claimed the conversation, handing it back answers the documented 503
+# (TrackerControlFailed: the collector keeps it), which is the right answer, not a bug.
+RASA_DOWN_ANSWERS = {"/api/v1/console/conversations/{conversation_id}/hand-back": "TrackerControlFailed"}
 EXAMPLES_PER_MODE = 10  # per operation, once schema-valid and once schema-invalid
 CHECKS = [not_a_server_error, response_schema_conformance]
 MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
@@ -96,7 +103,12 @@ def _fuzz(operation, mode, prepared: dict) -> None:
     )
     @given(case=strategy)
     def run(case):
+        if operation.path in FINITE_STREAMS:
+            case.query = {**(case.query or {}), **FINITE_STREAMS[operation.path]}
         response = case.call(headers=auth)
+        if response.status_code == 503 and operation.path in RASA_DOWN_ANSWERS:
+            assert response.json()["error"] == RASA_DOWN_ANSWERS[operation.path]
+            return
         case.validate_response(response, checks=CHECKS)
 
     run()

@@ -57,6 +57,11 @@ def _start_live_stack(tmp_path_factory) -> Iterator[LiveStack]:
             "SERVICE_TOKEN": secrets.token_hex(16),
             "RASA_TOKEN": secrets.token_hex(16),
             "WECHAT_TOKEN": E2E_WECHAT_TOKEN,
+            # Live streams re-read every second and end every few seconds, so the browser
+            # tests see changes made from outside the api process (straight in the
+            # database) and exercise the page's reconnect.
+            "CHAT_STREAM_KEEPALIVE_SECONDS": "1",
+            "CHAT_STREAM_MAX_SECONDS": "4",
         },
     )
     init_db(config.database_url, salt)

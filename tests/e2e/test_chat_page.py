@@ -1,48 +1,33 @@
 """The borrower web chat page in a real browser (Debian's chromium via Playwright)."""
 
-from pathlib import Path
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
+
+from api.core.db import make_engine, make_sessionmaker
+from api.core.events import EventBus
+from api.gateway import escalation
+from api.gateway.models import ReasonCode
+from api.gateway.outbound import deliver_agent_message
+from api.users.models import Role
+from api.users.service import create_user
+from tests.e2e.browser import chat_page, chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As root on a machine without outbound network: no sandbox, no background traffic.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture(scope="module")
 def browser(live_stack):
-    # Depends on live_stack so the stack (which runs asyncio for its set-up) starts
-    # before Playwright's sync API takes over this thread's event loop.
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (scripts/ensure_chromium.sh)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser, live_stack) -> Page:
-    context = browser.new_context(viewport={"width": 390, "height": 760}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_stack.api_url}/chat")
-    # Ready when the session exists: the opening message is shown and sending is enabled.
-    expect(page.locator("#send")).to_be_enabled(timeout=30_000)
-    yield page
-    context.close()
+    with chat_page(browser, live_stack.api_url) as page:
+        yield page
 
 
 def send(page: Page, text: str) -> None:
@@ -85,3 +70,53 @@ def test_reload_resumes_the_same_conversation(page):
     page.reload()
     expect(page.locator(".msg")).to_have_count(len(before))
     assert page.locator(".msg").all_inner_texts() == before
+
+
+def _in_own_loop(coroutine):
+    # Playwright's sync API owns this thread's event loop: run the database work beside it.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _collector_answers(database_url: str, conversation_id: str, text: str) -> None:
+    """A collector takes the conversation and writes (the console's service calls, made
+    on the stack's database from outside the api process)."""
+    engine = make_engine(database_url)
+    sessionmaker = make_sessionmaker(engine)
+    try:
+        async with sessionmaker.begin() as db:
+            user = await create_user(db, username=f"collector-{conversation_id[:8]}", display_name="王",
+                                     role=Role.COLLECTOR, password="e2e-collector-pw", actor="system")
+            await escalation.escalate(db, conversation_id=conversation_id, reason=ReasonCode.HUMAN_REQUESTED,
+                                      note=None, actor="system", source="e2e")
+            await escalation.claim(db, conversation_id=conversation_id, user_id=user.id)
+        await deliver_agent_message(
+            sessionmaker, conversation_id=conversation_id, text=text, user_id=user.id,
+            app_state=SimpleNamespace(events=EventBus(), wechat=None),
+        )
+    finally:
+        await engine.dispose()
+
+
+def test_a_collectors_message_appears_without_reload_and_only_once(page, live_stack):
+    send(page, "你好")
+    conversation_id = page.evaluate("JSON.parse(sessionStorage.getItem('chat-session')).conversation_id")
+    text = "您好，我是人工客服小王 <b>😊</b>"
+
+    _in_own_loop(_collector_answers(live_stack.config.database_url, conversation_id, text))
+
+    agent = page.locator(".msg.agent")
+    expect(agent).to_have_count(1, timeout=15_000)
+    expect(agent).to_contain_text(text)  # as text: the markup is not rendered
+    expect(agent).to_contain_text("人工客服")
+    expect(page.locator("#state")).to_contain_text("人工客服已接入")
+    expect(page.locator("#ai-label")).to_be_visible()
+    before = page.locator(".msg").all_inner_texts()
+    # The stream ends every few seconds (CHAT_STREAM_MAX_SECONDS) and the page reconnects
+    # from its last id: nothing is shown twice.
+    page.wait_for_timeout(6_000)
+    assert page.locator(".msg").all_inner_texts() == before
+    page.reload()
+    expect(page.locator(".msg")).to_have_count(len(before), timeout=15_000)
+    assert page.locator(".msg").all_inner_texts() == before
+    expect(page.locator("#state")).to_contain_text("人工客服已接入")

@@ -1,5 +1,8 @@
 """The WeChat channel: one conversation per openid, every message stored first, the
-bot's answer as a passive reply when it is ready in time, else pushed as 客服消息."""
+bot's answer as a passive reply when it is ready in time, else pushed as 客服消息.
+
+Every commit that adds a message or changes a conversation's state is followed by a hint
+on the live-update bus, so the collector console sees WeChat conversations live too."""
 
 import asyncio
 import logging
@@ -11,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
+from api.core.events import EventBus
 from api.core.db import utcnow
 from api.core.templates import render
 from api.gateway.models import (
@@ -24,6 +28,7 @@ from api.gateway.models import (
 )
 from api.gateway.rasa_client import RasaClient
 from api.gateway.escalation import close
+from api.gateway.hints import announce
 from api.gateway.service import (
     Inbound,
     open_session,
@@ -48,6 +53,7 @@ class WeChatChannel:
     sessionmaker: async_sessionmaker[AsyncSession]
     rasa: RasaClient
     api: WeChatApiClient
+    events: EventBus
     # Deliveries still running after their request was answered; awaited at shutdown.
     pending: set[asyncio.Task] = field(default_factory=set)
 
@@ -101,7 +107,10 @@ class WeChatChannel:
                 )
         except IntegrityError:
             return None  # the same MsgId raced in on another request: already stored
-        return (None if inbound.duplicate else (inbound, opening))
+        if inbound.duplicate:
+            return None
+        announce(self.events, inbound.conversation_id, message_id=inbound.message_id)
+        return inbound, opening
 
     async def _on_text(self, openid: str, text: str, msg_id: str) -> str | None:
         stored = await self._store(openid, text, msg_id)
@@ -109,7 +118,8 @@ class WeChatChannel:
             return None  # a WeChat retry: the first request answers it
         inbound, opening = stored
         turn = asyncio.create_task(
-            route_inbound(self.sessionmaker, inbound=inbound, text=text, rasa=self.rasa, settings=self.settings)
+            route_inbound(self.sessionmaker, inbound=inbound, text=text, rasa=self.rasa,
+                          settings=self.settings, events=self.events)
         )
         await asyncio.wait({turn}, timeout=self.settings.wechat_passive_reply_seconds)
         if turn.done():
@@ -126,7 +136,7 @@ class WeChatChannel:
             # the failure is in the log for an operator.
             log.error("WeChat turn for %s failed", openid, exc_info=turn.exception())
             return
-        self._spawn(self._push(openid, [*opening, *turn.result().messages]))
+        self._spawn(self.push(openid, [*opening, *turn.result().messages]))
 
     async def _on_media(self, openid: str, kind: str, msg_id: str) -> str | None:
         stored = await self._store(openid, MEDIA_LABELS[kind], msg_id)
@@ -142,14 +152,17 @@ class WeChatChannel:
         )
         async with self.sessionmaker.begin() as session:
             session.add(reply)
+        announce(self.events, inbound.conversation_id, message_id=reply.id)
         return _joined([*opening, reply])
 
     async def _on_subscribe(self, openid: str) -> str:
+        closed_id = None
         async with self.sessionmaker.begin() as session:
             conversation, opening = await self._conversation(session, openid)
             if opening:
                 return _joined(opening)
             if conversation.state == ConversationState.BOT:
+                closed_id = conversation.id
                 # Re-subscribed: a new beginning. The old conversation is closed through
                 # the state machine (audited) and a new one discloses again (D1).
                 await close(session, conversation_id=conversation.id,
@@ -163,6 +176,9 @@ class WeChatChannel:
                 # place in the queue (an E3 escalation must not vanish); disclose again.
                 opening = [opening_disclosure(conversation.id, self.settings)]
                 session.add_all(opening)
+        if closed_id is not None:
+            announce(self.events, closed_id, message_id=None)
+        announce(self.events, opening[-1].conversation_id, message_id=opening[-1].id)
         return _joined(opening)
 
     def _spawn(self, coroutine) -> None:
@@ -172,9 +188,10 @@ class WeChatChannel:
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
-    async def _push(self, openid: str, messages: list[Message]) -> None:
+    async def push(self, openid: str, messages: list[Message]) -> None:
         """Send through the customer-service API inside the service window; record the
-        outcome of every message, including failures (never silently dropped)."""
+        outcome of every message (delivered, delivery_failed with the error in its
+        payload, window_closed), including failures (never silently dropped)."""
         for message in messages:
             status, error = MessageStatus.DELIVERED, None
             if not await self._window_open(message.conversation_id):
@@ -189,6 +206,10 @@ class WeChatChannel:
                 stored.status = status
                 if error:
                     stored.payload = {**(stored.payload or {}), "delivery_error": error[:500]}
+            # The console shows each message's delivery status.
+            announce(self.events, message.conversation_id, message_id=message.id)
+
+    _push = push  # the name api/console/delivery.py calls
 
     async def _window_open(self, conversation_id: str) -> bool:
         """WeChat accepts 客服消息 only within 48 h of the user's last message."""

@@ -1,7 +1,7 @@
 """Rasa's HTTP side (the outside world for the api), faked with httpx.MockTransport.
 
-Speaks the two endpoints the gateway uses: the REST channel webhook and the tracker
-events endpoint (token in the query, as Rasa's --auth-token expects). It behaves like
+Speaks the endpoints the gateway uses: the REST channel webhook, the tracker events
+endpoint and GET /status (token in the query, as Rasa's --auth-token expects). It behaves like
 Rasa where it matters: a paused tracker answers nothing until it is resumed.
 """
 
@@ -38,10 +38,15 @@ class FakeRasa:
     down: bool = False  # webhook refuses connections
     delay_seconds: float = 0.0  # webhook answers this late
     events_status: int = 200  # tracker endpoint answers with this status
+    model_file: str = "model-0123456789abcdef.tar.gz"  # what GET /status names
+    status_code: int = 200  # GET /status answers with this status
+    status_calls: int = 0
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/webhooks/rest/webhook":
             return await self._turn(request)
+        if request.method == "GET" and request.url.path == "/status":
+            return self._status(request)
         match = EVENTS_PATH.fullmatch(request.url.path)
         if request.method == "POST" and match:
             return self._append(request, unquote(match["sender"]))
@@ -57,6 +62,15 @@ class FakeRasa:
         if body["sender"] in self.paused:
             return httpx.Response(200, json=[])
         return httpx.Response(200, json=self.script(body["message"]))
+
+    def _status(self, request: httpx.Request) -> httpx.Response:
+        self.status_calls += 1
+        if request.url.params.get("token") != self.token:
+            return httpx.Response(401, json={"status": "failure", "reason": "NotAuthenticated"})
+        if self.status_code != 200:
+            return httpx.Response(self.status_code, json={"status": "failure"})
+        return httpx.Response(200, json={"model_file": self.model_file, "model_id": "f" * 32,
+                                         "num_active_training_jobs": 0})
 
     def _append(self, request: httpx.Request, sender: str) -> httpx.Response:
         call = {"sender": sender, "params": dict(request.url.params), "body": json.loads(request.content)}

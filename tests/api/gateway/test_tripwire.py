@@ -6,6 +6,12 @@ import yaml
 from api.gateway import tripwire
 
 DISTRESS = [
+    # goodbyes the classifier took for bereavement or a plain goodbye
+    "就这样吧，再见了这个世界",
+    "来世再见了各位",
+    "这是我最后一条消息了",
+    "今晚睡了就不想再醒来",
+    "真的撑不下去了",
     "我不想活了",
     "不想活在债务里",  # errs on the side of safety, on purpose
     "活着没意思",

@@ -143,3 +143,17 @@ async def test_third_party_report_on_an_unknown_conversation_is_404(client, seed
         headers=service_headers,
     )
     assert response.status_code == 404
+
+
+async def test_data_request_is_opened_only_for_the_verified_borrower(client, chat, service_headers):
+    url = f"/internal/v1/conversations/{chat['conversation_id']}/data-requests"
+    refused = await client.post(url, json={"kind": "access"}, headers=service_headers)
+    assert refused.status_code == 403
+
+    await client.post(verification_url(chat["conversation_id"]), json=ZHANG, headers=service_headers)
+    opened = await client.post(url, json={"kind": "deletion", "note": "删掉我的信息"}, headers=service_headers)
+
+    assert opened.status_code == 201
+    assert opened.json()["kind"] == "deletion" and opened.json()["status"] == "open"
+    bad = await client.post(url, json={"kind": "everything"}, headers=service_headers)
+    assert bad.status_code == 422
