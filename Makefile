@@ -29,6 +29,7 @@ bench: model
 	@$(PY) bench/quotes.py
 	@$(PY) bench/audit_verify.py
 	@$(PY) bench/gateway_load.py
+	@$(PY) bench/compliance_search.py
 
 clean:
 	rm -rf var/app.db* var/rasa var/log
