@@ -141,3 +141,30 @@ def test_wrong_password_is_refused(browser, api_only):
     expect(page.locator("#login-error")).to_contain_text("错误")
     expect(page.locator("#workspace")).to_be_hidden()
     context.close()
+
+
+def test_data_request_raised_in_chat_is_fulfilled_from_the_page(page, api_only, agreed_conversation, tmp_path):
+    cid = agreed_conversation["conversation_id"]
+    with httpx.Client(base_url=api_only.url, timeout=30) as http:
+        opened = http.post(
+            f"/internal/v1/conversations/{cid}/data-requests",
+            json={"kind": "copy", "note": "把我的聊天记录导出给我"}, headers=api_only.service,
+        )
+    assert opened.status_code == 201, opened.text
+    request_id = opened.json()["request_id"]
+
+    page.click("#tab-requests")
+    row = page.locator("#requests-table tbody tr", has_text="把我的聊天记录导出给我")
+    expect(row).to_contain_text("复制", timeout=15_000)
+    with page.expect_download() as download_info:
+        row.locator("button", has_text="办理").click()
+    path = tmp_path / "export.json"
+    download_info.value.save_as(path)
+    export = json.loads(path.read_text(encoding="utf-8"))
+    assert cid in json.dumps(export, ensure_ascii=False)
+    # Fulfilled: no longer among the open requests.
+    expect(page.locator("#requests-table tbody")).not_to_contain_text("把我的聊天记录导出给我")
+    with httpx.Client(base_url=api_only.url, timeout=30) as http:
+        token = http.post("/api/v1/auth/token", data={"username": "compliance", "password": "demo-compliance-pass"}).json()["access_token"]
+        listed = http.get("/api/v1/compliance/data-requests", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [r["status"] for r in listed if r["id"] == request_id] == ["fulfilled"]
