@@ -18,6 +18,8 @@ def _print_banner(config: StackConfig) -> None:
     print()
     print("Repayment assistant is running.")
     print(f"  Borrower web chat : {config.api_url}/chat")
+    print(f"  Collector console : {config.api_url}/console")
+    print(f"  Compliance        : {config.api_url}/compliance")
     print(f"  API docs          : {config.api_url}/docs")
     print(f"  Rasa              : {config.rasa_url}   Action server: {config.actions_url}")
     print(f"  Logs              : {config.log_dir}/{{api,actions,rasa}}.log")
@@ -29,7 +31,7 @@ def _print_banner(config: StackConfig) -> None:
             f"   owes {format_fen(demo.total_due_fen)}"
         )
     print()
-    print("Demo staff (log in at /docs → Authorize, or POST /api/v1/auth/token)")
+    print("Demo staff (log in at /console or /compliance, at /docs → Authorize, or POST /api/v1/auth/token)")
     for user in DEMO_USERS:
         print(f"  {user.role:<11} {user.username} / {user.password}")
     print()
