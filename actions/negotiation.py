@@ -152,7 +152,6 @@ async def _promise(turn: Turn, *, amount_fen: int, pay_by: date) -> Events:
 
 async def counter_monthly(turn: Turn, request: Request) -> Events:
     """"每月只能还800" — or the amount for a date the borrower named a turn earlier."""
-    await turn.client.amount_due(turn.conversation_id)  # P4: refuse before reading anything
     amount = amount_in(request)
     if amount is None:
         say(turn.dispatcher, "amount_unrecognised")

@@ -200,3 +200,9 @@ async def test_the_borrowers_own_confirm_message_is_the_recorded_consent_act(ver
 
     agreement = await session.scalar(select(Agreement))
     assert agreement.consent_message_id == consent.id
+
+
+async def test_counter_offer_before_verification_asks_for_identity(conversation):
+    turn = await conversation.say("inform_affordable_amount", "每月只能还800", amount="800")
+    assert turn.texts == [render("ask_identity")]
+    assert conversation.slots["pending_request"]["intent"] == "inform_affordable_amount"
