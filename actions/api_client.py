@@ -6,13 +6,18 @@ ApiRefused (the api said no, with a Chinese reason to pass on) and ApiUnavailabl
 (apologise, invent nothing, hand over to a person).
 """
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
 
+from api.core.request_id import HEADER as REQUEST_ID_HEADER, current_request_id
 from actions.config import get_action_settings
+
+log = logging.getLogger(__name__)
 
 
 class ApiUnavailable(Exception):
@@ -60,14 +65,29 @@ class LoanApiClient:
         # Connection failures are retried by the transport; a timeout is retried here
         # only for requests that cannot do anything twice.
         attempts = 1 + (self._timeout_retries if idempotent else 0)
+        # The gateway's request id of this turn (actions/observability.py), so the api's
+        # log lines for this call carry the same id as the borrower's message.
+        request_id = current_request_id()
+        if request_id:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), REQUEST_ID_HEADER: request_id}
         for attempt in range(attempts):
+            started = time.perf_counter()
             try:
-                return await self._http.request(method, path, **kwargs)
+                response = await self._http.request(method, path, **kwargs)
             except httpx.TimeoutException as exc:
+                log.warning("api %s %s timed out (attempt %d of %d)", method, path, attempt + 1, attempts)
                 if attempt + 1 == attempts:
                     raise ApiUnavailable(f"{method} {path}: {exc!r}") from exc
+                continue
             except httpx.HTTPError as exc:
+                log.warning("api %s %s failed: %r", method, path, exc)
                 raise ApiUnavailable(f"{method} {path}: {exc!r}") from exc
+            log.info(
+                "api %s %s %s", method, path, response.status_code,
+                extra={"method": method, "path": path, "status": response.status_code,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
+            return response
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -18,6 +18,7 @@ from actions.api_client import (
     VerificationLocked,
     default_client,
 )
+from actions.observability import bind_request_id
 from actions.templates import say
 
 ClientFactory = Callable[[], LoanApiClient]
@@ -110,6 +111,7 @@ class ApiAction(Action, metaclass=ABCMeta):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         request = Request.latest(tracker)
+        bind_request_id(tracker.latest_message)  # sent as X-Request-ID on every api call
         try:
             async with self._client_factory() as client:
                 return await self.act(Turn(dispatcher, tracker, client), request)

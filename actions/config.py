@@ -1,6 +1,7 @@
 """Settings of the action server process."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ class ActionSettings(BaseSettings):
     api_timeout_seconds: float = 2.0
     api_connect_retries: int = 2  # connection refused/reset: safe to retry any request
     api_timeout_retries: int = 1  # read timeouts: retried for idempotent requests only
+    # Logs as in the api (README "Observability"): JSON lines or "text", PII masked.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 @lru_cache

@@ -8,6 +8,7 @@ from api.contact_preferences import models as contact_preference_models  # noqa:
 from api.core.db import Base
 from api.gateway import models as gateway_models  # noqa: F401
 from api.loans import models as loan_models  # noqa: F401
+from api.outreach import models as outreach_models  # noqa: F401
 from api.users import models as user_models  # noqa: F401
 
 metadata = Base.metadata

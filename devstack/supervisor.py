@@ -15,7 +15,14 @@ from devstack.config import APP_PYTHON, RASA_BIN, ROOT, StackConfig
 from devstack.model import rasa_env
 
 
-PORT_VARIABLES = {"api": "API_PORT", "actions": "ACTIONS_PORT", "rasa": "RASA_PORT"}
+PORT_VARIABLES = {
+    "api": "API_PORT", "actions": "ACTIONS_PORT", "rasa": "RASA_PORT",
+    # Scaled topology (service_specs with config.scaled).
+    "api-1": "API_PORT", "api-2": "API2_PORT", "rasa-1": "RASA_PORT", "rasa-2": "RASA2_PORT",
+}
+# Two Rasa processes load TensorFlow at once on two cores: give them longer.
+RASA_STARTUP_SECONDS = 180.0
+SCALED_RASA_STARTUP_SECONDS = 300.0
 
 
 class StartupError(Exception):
@@ -27,8 +34,9 @@ class ServiceSpec:
     name: str
     argv: list[str]
     env: dict[str, str]
-    health_url: str
-    port: int
+    # None: a worker without an HTTP side (no port), healthy while it runs.
+    health_url: str | None
+    port: int | None
     startup_timeout: float = 60.0
     # POSTed once (with this JSON) after the service is healthy, so the first real request
     # does not pay for lazy initialisation. Rasa's first parse builds its TensorFlow graph
@@ -61,60 +69,135 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def api_spec(config: StackConfig, *, name: str, port: int, env: dict[str, str]) -> ServiceSpec:
+    url = f"http://{config.host}:{port}"
+    return ServiceSpec(
+        name=name,
+        argv=[
+            str(APP_PYTHON), "-m", "uvicorn", "api.main:create_app", "--factory",
+            "--host", config.host, "--port", str(port), "--no-access-log",
+            # Open chat streams would otherwise hold shutdown until SIGKILL, skipping
+            # the WeChat drain: give them 3 s, then close them.
+            "--timeout-graceful-shutdown", "3",
+        ],
+        env=env,
+        health_url=f"{url}/health",
+        port=port,
+    )
+
+
+def _actions_spec(config: StackConfig, base: dict[str, str]) -> ServiceSpec:
+    return ServiceSpec(
+        name="actions",
+        argv=[str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+              "--port", str(config.actions_port)],
+        env={**base, "API_URL": config.api_url, "SANIC_HOST": config.host},
+        health_url=f"{config.actions_url}/health",
+        port=config.actions_port,
+    )
+
+
+def _rasa_spec(
+    config: StackConfig, *, name: str, port: int, model: Path, token: str, endpoints: Path,
+    env: dict[str, str], startup_timeout: float,
+) -> ServiceSpec:
+    url = f"http://{config.host}:{port}"
+    return ServiceSpec(
+        name=name,
+        argv=[
+            str(RASA_BIN), "run", "--enable-api", "--auth-token", token,
+            "--model", str(model),
+            "--endpoints", str(endpoints),
+            "--credentials", str(ROOT / "bot" / "credentials.yml"),
+            "--interface", config.host, "--port", str(port),
+        ],
+        env={
+            **rasa_env(),
+            **config.extra_env,
+            "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
+            **env,
+        },
+        # /status answers only once the model is loaded.
+        health_url=f"{url}/status?token={token}",
+        warm_up=(f"{url}/model/parse?token={token}", {"text": "你好"}),
+        port=port,
+        startup_timeout=startup_timeout,
+    )
+
+
 def service_specs(config: StackConfig, *, model: Path) -> list[ServiceSpec]:
+    if config.scaled:
+        return scaled_service_specs(config, model=model)
     base = {**os.environ, **config.extra_env}
     rasa_token = base.get("RASA_TOKEN", "dev-rasa-token")
     tracker_db = config.var_dir / "rasa" / "tracker.db"
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     return [
-        ServiceSpec(
-            name="api",
-            argv=[
-                str(APP_PYTHON), "-m", "uvicorn", "api.main:create_app", "--factory",
-                "--host", config.host, "--port", str(config.api_port), "--no-access-log",
-                # Open chat streams would otherwise hold shutdown until SIGKILL, skipping
-                # the WeChat drain: give them 3 s, then close them.
-                "--timeout-graceful-shutdown", "3",
-            ],
-            env={
-                **base,
-                "DATABASE_URL": config.database_url,
-                "RASA_URL": config.rasa_url,
-                "RASA_TOKEN": rasa_token,
-            },
-            health_url=f"{config.api_url}/health",
-            port=config.api_port,
-        ),
-        ServiceSpec(
-            name="actions",
-            argv=[str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
-                  "--port", str(config.actions_port)],
-            env={**base, "API_URL": config.api_url, "SANIC_HOST": config.host},
-            health_url=f"{config.actions_url}/health",
-            port=config.actions_port,
-        ),
-        ServiceSpec(
-            name="rasa",
-            argv=[
-                str(RASA_BIN), "run", "--enable-api", "--auth-token", rasa_token,
-                "--model", str(model),
-                "--endpoints", str(ROOT / "bot" / "endpoints.yml"),
-                "--credentials", str(ROOT / "bot" / "credentials.yml"),
-                "--interface", config.host, "--port", str(config.rasa_port),
-            ],
-            env={
-                **rasa_env(),
-                **config.extra_env,
-                "ACTION_SERVER_URL": f"{config.actions_url}/webhook",
-                "RASA_TRACKER_DB": str(tracker_db),
-            },
-            # /status answers only once the model is loaded.
-            health_url=f"{config.rasa_url}/status?token={rasa_token}",
-            warm_up=(f"{config.rasa_url}/model/parse?token={rasa_token}", {"text": "你好"}),
-            port=config.rasa_port,
-            startup_timeout=180.0,
+        api_spec(config, name="api", port=config.api_port, env={
+            **base,
+            "DATABASE_URL": config.database_url,
+            "RASA_URL": config.rasa_url,
+            "RASA_URLS": "",  # this stack's one Rasa, whatever the shell exports
+            "RASA_TOKEN": rasa_token,
+        }),
+        _actions_spec(config, base),
+        _rasa_spec(
+            config, name="rasa", port=config.rasa_port, model=model, token=rasa_token,
+            endpoints=ROOT / "bot" / "endpoints.yml", env={"RASA_TRACKER_DB": str(tracker_db)},
+            startup_timeout=RASA_STARTUP_SECONDS,
         ),
     ]
+
+
+def outreach_worker_available() -> bool:
+    return (ROOT / "api" / "outreach" / "worker.py").exists()
+
+
+def scaled_service_specs(config: StackConfig, *, model: Path) -> list[ServiceSpec]:
+    """Two api processes, one action server, two Rasa instances (shared PostgreSQL tracker
+    store, Redis lock store), an outreach worker. PostgreSQL and Redis must be up and the
+    databases prepared (devstack.scaled.prepare)."""
+    from devstack.scaled import rasa_store_env
+
+    base = {**os.environ, **config.extra_env}
+    rasa_token = base.get("RASA_TOKEN", "dev-rasa-token")
+    worker = config.outreach_worker and outreach_worker_available()
+    api_env = {
+        **base,
+        "DATABASE_URL": config.database_url,
+        "RASA_URL": config.rasa_urls[0],
+        "RASA_URLS": ",".join(config.rasa_urls),
+        "RASA_TOKEN": rasa_token,
+        "REDIS_URL": config.redis_url,
+    }
+    if worker:
+        api_env["OUTREACH_SCHEDULER"] = "external"  # the worker process does it
+    specs = [
+        api_spec(config, name=f"api-{n}", port=port, env=api_env)
+        for n, port in enumerate(config.api_ports, start=1)
+    ]
+    specs.append(_actions_spec(config, base))
+    # Which instance served what: the api's assistant_rasa_requests_total{instance}. Not
+    # Sanic's access log (LOG_LEVEL_LIBRARIES=INFO): its lines quote the auth token, which
+    # Rasa takes as a query parameter.
+    store_env = rasa_store_env(config)
+    specs += [
+        _rasa_spec(
+            config, name=f"rasa-{n}", port=port, model=model, token=rasa_token,
+            endpoints=ROOT / "bot" / "endpoints.scaled.yml", env=store_env,
+            startup_timeout=SCALED_RASA_STARTUP_SECONDS,
+        )
+        for n, port in enumerate(config.rasa_ports, start=1)
+    ]
+    if worker:
+        specs.append(ServiceSpec(
+            name="outreach",
+            argv=[str(APP_PYTHON), "-m", "api.outreach.worker"],
+            env={**api_env, "OUTREACH_SCHEDULER": "external"},
+            health_url=None,
+            port=None,
+        ))
+    return specs
 
 
 class Stack:
@@ -136,7 +219,7 @@ class Stack:
         return {svc.spec.name: svc.process.pid for svc in self.running}
 
     def start(self) -> None:
-        busy = [s for s in self.specs if port_in_use(self.config.host, s.port)]
+        busy = [s for s in self.specs if s.port is not None and port_in_use(self.config.host, s.port)]
         if busy:
             raise StartupError(
                 "; ".join(
@@ -183,7 +266,7 @@ class Stack:
                             f"{svc.spec.name} exited while starting (exit code {code}). "
                             f"Last lines of {svc.log_path}:\n{log_tail(svc.log_path)}"
                         )
-                    if _healthy(http, svc.spec.health_url):
+                    if svc.spec.health_url is None or _healthy(http, svc.spec.health_url):
                         pending.remove(svc)
                     elif time.monotonic() - started > svc.spec.startup_timeout:
                         raise StartupError(

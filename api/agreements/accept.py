@@ -46,6 +46,7 @@ from api.agreements.terms import text_sha256
 from api.audit import service as audit
 from api.audit.models import AuditAction
 from api.core.db import utcnow
+from api.core.metrics import AGREEMENTS, count_on_commit
 from api.gateway.models import Message, Sender
 from api.loans.models import Loan, ScheduleItem, ScheduleItemStatus
 
@@ -100,6 +101,7 @@ async def accept_quote(
     actor = f"borrower-session:{context.conversation.id}"
     await _supersede_agreements(session, agreement, actor=actor)
     await _audit_created(session, agreement, actor=actor, superseded_items=superseded_items)
+    count_on_commit(session, AGREEMENTS.labels(kind=agreement.kind).inc)  # replays count once
     return Acceptance(agreement=agreement, replayed=False)
 
 

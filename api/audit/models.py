@@ -47,6 +47,16 @@ class AuditAction(StrEnum):
     CONSOLE_MESSAGE_SENT = "console.message_sent"  # passed the pre-send guard
     CONSOLE_MESSAGE_BLOCKED = "console.message_blocked"  # refused by the guard (L1/L2/P1-P4)
     CONSOLE_NOTE_ADDED = "console.note_added"  # internal, never shown to the borrower
+    # Outreach (issue 9): what became of every proactive reminder, with its rule_id.
+    OUTREACH_SCHEDULED = "outreach.scheduled"  # a scheduler pass created reminders (counts)
+    OUTREACH_SENT = "outreach.sent"  # stored in the borrower's conversation, rules checked
+    OUTREACH_HELD = "outreach.held"  # T1/T2/T3: held until a time, never dropped
+    OUTREACH_BLOCKED = "outreach.blocked"  # T4/T5/P3/O5/E1-E6: not sent
+    OUTREACH_CANCELLED = "outreach.cancelled"  # paid, superseded or stale before sending
+    OUTREACH_DELIVERY_FAILED = "outreach.delivery_failed"  # the channel refused it (retried or failed)
+    LOAN_COLLECTION_PAUSE_CHANGED = "loan.collection_pause_changed"  # O5 set or lifted
+    # A promise still broken after its one follow-up became a collector task (subject agreement:N).
+    PROMISE_COLLECTOR_TASK_OPENED = "promise.collector_task_opened"
 
 
 class AuditEvent(Base):

@@ -12,41 +12,25 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.agreements.models import Agreement
-from api.audit.models import AuditAction, AuditEvent
-from api.compliance.flags import Facts, Flag, OptOut, evaluate
+from api.compliance.flags import Facts, Flag, evaluate
 from api.compliance.models import ComplianceFlag, FlagScan
+from api.compliance.outreach_facts import load_sends, preference_timeline
+from api.compliance.outreach_flags import OutreachRules
+from api.core.config import get_settings
 from api.core.db import utcnow
 from api.gateway.models import Conversation, Escalation, Message
 from api.gateway.transcript import DEFAULT_TIMEZONE
 from api.loans.models import Borrower
 
 
-
-async def _opt_outs(session: AsyncSession, borrower_id: int | None) -> list[OptOut]:
-    if borrower_id is None:
-        return []
-    events = (
-        await session.execute(
-            select(AuditEvent.at, AuditEvent.payload)
-            .where(AuditEvent.subject == f"borrower:{borrower_id}",
-                   AuditEvent.action == AuditAction.PREFERENCE_CHANGED)
-            .order_by(AuditEvent.seq)
-        )
-    ).all()
-    channels: frozenset[str] = frozenset()
-    stop_all = False
-    timeline = []
-    for at, payload in events:
-        after = (payload or {}).get("after", {})
-        if "opted_out_channels" in after:
-            channels = frozenset(after["opted_out_channels"] or [])
-        if "stop_all" in after:
-            stop_all = bool(after["stop_all"])
-        timeline.append(OptOut(at=at, channels=channels, stop_all=stop_all))
-    return timeline
+def default_rules() -> OutreachRules:
+    """The outreach settings of this process (one Settings per process, as the worker's)."""
+    return OutreachRules.from_settings(get_settings())
 
 
-async def load_facts(session: AsyncSession, conversation: Conversation) -> Facts:
+async def load_facts(
+    session: AsyncSession, conversation: Conversation, *, rules: OutreachRules | None = None
+) -> Facts:
     cid = conversation.id
     messages = (await session.scalars(select(Message).where(Message.conversation_id == cid).order_by(Message.id))).all()
     escalations = (await session.scalars(select(Escalation).where(Escalation.conversation_id == cid))).all()
@@ -54,10 +38,12 @@ async def load_facts(session: AsyncSession, conversation: Conversation) -> Facts
     zone = DEFAULT_TIMEZONE
     if conversation.borrower_id is not None:
         zone = await session.scalar(select(Borrower.timezone).where(Borrower.id == conversation.borrower_id))
+    sends, outreach = await load_sends(session, conversation, messages)
     return Facts(
         conversation=conversation, messages=messages, escalations=escalations,
-        agreements=agreements, opt_outs=await _opt_outs(session, conversation.borrower_id),
-        timezone=zone or DEFAULT_TIMEZONE,
+        agreements=agreements, opt_outs=await preference_timeline(session, conversation.borrower_id),
+        timezone=zone or DEFAULT_TIMEZONE, sends=sends, outreach=outreach,
+        outreach_rules=rules or default_rules(),
     )
 
 

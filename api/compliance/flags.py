@@ -17,8 +17,11 @@ Rules:
       a bot message that mentions an amount.
 - T4  an outbound message after the borrower opted out of the channel (or stop-all) that
       does not answer something the borrower wrote since (the opt-out confirmation does).
-- T1  a proactive message (payload `proactive: true`) outside the allowed local hours.
-      Nothing sends proactive messages yet: this is the hook that reminders will meet.
+- Proactive messages (payload `proactive: true`: outreach reminders) are judged by
+  api/compliance/outreach_flags.py with the outreach settings, in the intended
+  borrower's time zone: O5 (lender pause), P1 (not the borrower's own channel), T4
+  (opted out / stop-all), T1 (outside the allowed local hours), T2 (quiet hours), T3
+  (frequency caps across all channels).
 """
 
 from __future__ import annotations
@@ -26,15 +29,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, time
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from api.agreements.models import Agreement
+from api.compliance.outreach_flags import BorrowerOutreach, OutreachRules, ProactiveSend, judge_sends
 from api.gateway import tripwire
 from api.gateway.models import Conversation, Escalation, Message, Sender
 from api.gateway.transcript import DEFAULT_TIMEZONE
@@ -55,11 +58,14 @@ class Flag:
 
 @dataclass(frozen=True)
 class OptOut:
-    """The borrower's channel preferences as of `at` (from preference.changed events)."""
+    """The borrower's channel preferences (and quiet hours, T2) as of `at` (from
+    preference.changed events)."""
 
     at: datetime
     channels: frozenset[str]
     stop_all: bool
+    quiet_start: time | None = None
+    quiet_end: time | None = None
 
 
 @dataclass
@@ -70,6 +76,13 @@ class Facts:
     agreements: Sequence[Agreement] = ()
     opt_outs: Sequence[OptOut] = ()
     timezone: str = DEFAULT_TIMEZONE
+    # Proactive messages in this conversation, with what the outreach rules need (loaded
+    # by flag_cache); empty: derived from the messages whose payload says proactive.
+    sends: Sequence[ProactiveSend] = ()
+    # The intended borrowers' facts beyond this conversation (all their sends for T3,
+    # preferences, pause changes); a borrower missing here is judged on this conversation.
+    outreach: dict[int | None, BorrowerOutreach] = field(default_factory=dict)
+    outreach_rules: OutreachRules = field(default_factory=OutreachRules)
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,6 @@ class _Rules:
     p4_exempt: frozenset[str]
     consent_words: frozenset[str]
     triggers: dict[str, tuple[str, ...]]
-    t1_start: int
-    t1_end: int
 
 
 @lru_cache(maxsize=1)
@@ -93,8 +104,6 @@ def _rules() -> _Rules:
         p4_exempt=frozenset(raw["p4_exempt_templates"]),
         consent_words=frozenset(raw["d3_consent_words"]),
         triggers={k: tuple(_norm(p) for p in v) for k, v in raw["escalation_triggers"].items()},
-        t1_start=raw["t1_allowed_hours"]["start"],
-        t1_end=raw["t1_allowed_hours"]["end"],
     )
 
 
@@ -121,7 +130,7 @@ def evaluate(facts: Facts) -> list[Flag]:
         *_d3(facts, rules),
         *_escalation(facts, rules),
         *_t4(facts),
-        *_t1(facts, rules),
+        *_outreach(facts),
     ]
 
 
@@ -253,12 +262,12 @@ def _t4(facts: Facts) -> list[Flag]:
     channel = str(facts.conversation.channel)
     found = []
     for m in facts.messages:
-        if m.sender not in OUTBOUND:
+        if m.sender not in OUTBOUND or _proactive(m):  # proactive ones: _outreach
             continue
         state = next((o for o in reversed(facts.opt_outs) if o.at <= m.created_at), None)
         if state is None or not (state.stop_all or channel in state.channels):
             continue
-        if (m.payload or {}).get("proactive") or not _answers_since(facts.messages, m, state.at):
+        if not _answers_since(facts.messages, m, state.at):
             found.append(_flag("T4", f"借款人已退订（{'全部' if state.stop_all else channel}）后仍主动联系", m, m.created_at))
     return found
 
@@ -279,13 +288,26 @@ def _answers_since(messages: Sequence[Message], outbound: Message, opted_out_at:
     )
 
 
-def _t1(facts: Facts, rules: _Rules) -> list[Flag]:
-    zone = ZoneInfo(facts.timezone)
-    found = []
-    for m in facts.messages:
-        if m.sender not in OUTBOUND or not (m.payload or {}).get("proactive"):
-            continue
-        local = m.created_at.astimezone(zone)
-        if not rules.t1_start <= local.hour < rules.t1_end:
-            found.append(_flag("T1", f"主动消息发送于借款人当地时间 {local:%H:%M}（{facts.timezone}）", m, m.created_at))
-    return found
+def _proactive(m: Message) -> bool:
+    return m.sender == Sender.BOT and bool((m.payload or {}).get("proactive"))
+
+
+def _outreach(facts: Facts) -> list[Flag]:
+    owner = facts.conversation.borrower_id
+    sends = list(facts.sends) or [
+        ProactiveSend(at=m.created_at, message_id=m.id, outreach_id=(m.payload or {}).get("outreach_id"),
+                      borrower_id=owner, channel=str(facts.conversation.channel))
+        for m in facts.messages if _proactive(m)
+    ]
+    if not sends:
+        return []
+    borrowers = dict(facts.outreach)
+    for borrower_id in {s.borrower_id for s in sends} - borrowers.keys():
+        borrowers[borrower_id] = BorrowerOutreach(
+            timezone=facts.timezone, sends=[s for s in sends if s.borrower_id == borrower_id],
+            preferences=facts.opt_outs if borrower_id == owner else (),
+        )
+    return [
+        Flag(f.rule_id, f.detail[:DETAIL_MAX], f.send.message_id, f.send.at)
+        for f in judge_sends(sends, borrowers=borrowers, rules=facts.outreach_rules)
+    ]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path as PathParam, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.compliance import dashboard as dash
-from api.compliance import data_requests, flag_cache, pack, reviews, search, transcript
+from api.compliance import data_requests, flag_cache, outreach_log, pack, reviews, search, transcript
 from api.compliance.errors import AgreementNotFound
 from api.compliance.models import DataRequestStatus, Verdict
 from api.compliance.schemas import (
@@ -22,6 +22,7 @@ from api.compliance.schemas import (
     DashboardOut,
     DataRequestIn,
     DataRequestOut,
+    OutreachLogOut,
     RefreshOut,
     ResolutionOut,
     ResolveIn,
@@ -30,11 +31,12 @@ from api.compliance.schemas import (
     ReviewOut,
     SearchPageOut,
 )
-from api.compliance.views import dashboard_out, search_page_out, transcript_out
+from api.compliance.views import dashboard_out, outreach_log_out, search_page_out, transcript_out
 from api.core.deps import ConversationId, SessionDep
 from api.core.errors import ConversationNotFound, InvalidCharacters, error_response_doc
 from api.gateway.models import Channel, ReasonCode
 from api.gateway.schemas import CONTROL_CHARACTERS
+from api.outreach.models import OutreachKind, OutreachStatus
 from api.users.deps import CurrentUser, require_roles
 from api.users.models import Role
 
@@ -118,6 +120,29 @@ async def dashboard(
     since = _day_start(date_from or today - timedelta(weeks=12))
     until = _day_end(date_to or today) or datetime.max.replace(tzinfo=timezone.utc)
     return dashboard_out(await dash.dashboard(session, since=since, until=until))
+
+
+@router.get("/outreach", response_model=OutreachLogOut)
+async def list_outreach(
+    session: SessionDep,
+    borrower_id: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
+    status: OutreachStatus | None = None,
+    kind: OutreachKind | None = None,
+    channel: Channel | None = None,
+    rule_id: Annotated[str | None, Query(pattern=r"^[A-Z][0-9]{1,2}$",
+                                         description="rule that held/blocked it, or a flag on the send")] = None,
+    flagged: Annotated[bool | None, Query(description="only sends that broke a rule (or none)")] = None,
+    date_from: Annotated[date | None, Query(description="sent (else due) on/after (UTC)")] = None,
+    date_to: Annotated[date | None, Query(description="sent (else due) on/before (UTC)")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+):
+    """The outreach log: sends, holds and blocks with their rule ids and flags (A1, A3)."""
+    filters = outreach_log.LogFilters(
+        borrower_id=borrower_id, status=status, kind=kind, channel=channel, rule_id=rule_id, flagged=flagged,
+        since=_day_start(date_from), until=_day_end(date_to),
+    )
+    return outreach_log_out(await outreach_log.outreach_log(session, filters=filters, page=page, page_size=page_size))
 
 
 @router.get("/agreements/{agreement_id}/evidence", response_class=Response,

@@ -201,3 +201,45 @@ class ResolveIn(BaseModel):
 class ResolutionOut(BaseModel):
     request: DataRequestOut
     export: dict = Field(description="the borrower's transcripts (empty when rejected)")
+
+
+class OutreachEntryOut(BaseModel):
+    """One proactive reminder and what became of it (UTC and borrower-local times)."""
+
+    id: int
+    borrower_id: int
+    loan_id: int
+    agreement_id: int | None
+    schedule_item_id: int | None
+    kind: str
+    template_key: str
+    template: str | None = Field(description="template recorded on the stored message (A1)")
+    status: str
+    rule_id: str | None = Field(description="the rule that held or blocked it")
+    detail: str | None
+    checked_rules: list[str] = Field(description="rules the gate checked and passed when it was sent")
+    channel: str | None
+    delivery: str | None
+    conversation_id: str | None
+    message_id: int | None
+    attempts: int
+    last_error: str | None
+    timezone: str
+    at: datetime = Field(description="when it was sent, else when it was due (UTC)")
+    at_local: datetime
+    due_at: datetime
+    due_at_local: datetime
+    not_before: datetime
+    not_before_local: datetime
+    sent_at: datetime | None
+    sent_at_local: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    flags: list[FlagOut] = Field(description="automatic flags: a send that broke a rule (rule_id)")
+
+
+class OutreachLogOut(BaseModel):
+    items: list[OutreachEntryOut]
+    total: int
+    page: int
+    page_size: int

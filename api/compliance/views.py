@@ -11,11 +11,14 @@ from api.compliance.schemas import (
     EventOut,
     FlagOut,
     LineOut,
+    OutreachEntryOut,
+    OutreachLogOut,
     ReviewOut,
     SearchHitOut,
     SearchPageOut,
     WeekCountOut,
 )
+from api.compliance.outreach_log import LogEntry, LogPage
 from api.compliance.search import SearchPage
 from api.compliance.transcript import ComplianceTranscript
 
@@ -63,3 +66,23 @@ def dashboard_out(d: Dashboard) -> DashboardOut:
         guard_blocks_per_week=[WeekCountOut(**vars(w)) for w in d.guard_blocks_per_week],
         verdicts=[CountOut(**vars(c)) for c in d.verdicts],
     )
+
+
+def _outreach_entry_out(e: LogEntry) -> OutreachEntryOut:
+    r = e.row
+    return OutreachEntryOut(
+        id=r.id, borrower_id=r.borrower_id, loan_id=r.loan_id, agreement_id=r.agreement_id,
+        schedule_item_id=r.schedule_item_id, kind=r.kind, template_key=r.template_key, template=e.template,
+        status=r.status, rule_id=r.rule_id, detail=r.detail, checked_rules=list(r.checked_rules or []),
+        channel=r.channel, delivery=r.delivery, conversation_id=r.conversation_id, message_id=r.message_id,
+        attempts=r.attempts, last_error=r.last_error, timezone=e.timezone,
+        at=e.at, at_local=e.local(e.at), due_at=r.due_at, due_at_local=e.local(r.due_at),
+        not_before=r.not_before, not_before_local=e.local(r.not_before),
+        sent_at=r.sent_at, sent_at_local=e.local(r.sent_at), created_at=r.created_at, updated_at=r.updated_at,
+        flags=[FlagOut.model_validate(f) for f in e.flags],
+    )
+
+
+def outreach_log_out(page: LogPage) -> OutreachLogOut:
+    return OutreachLogOut(items=[_outreach_entry_out(e) for e in page.items], total=page.total,
+                          page=page.page, page_size=page.page_size)

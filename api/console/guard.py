@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.audit.models import AuditAction
 from api.audit.service import append
+from api.core.metrics import GUARD_BLOCKS, count_on_commit
 from api.core.pii import mask_pii
 from api.guard import Violation, check_message
 
@@ -49,4 +50,6 @@ async def screen_draft(
                 "draft_masked": mask_pii(text)[:DRAFT_AUDIT_MAX],
             },
         )
+        for rule_id in sorted({v.rule_id for v in violations}):
+            count_on_commit(session, GUARD_BLOCKS.labels(rule_id=rule_id).inc)
     return verdict

@@ -1,5 +1,6 @@
 """One settings object for the api process, read from the environment (.env optional)."""
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     retention_years: int = Field(default=3, ge=1, le=30)
 
     rasa_url: str = "http://127.0.0.1:5005"
+    # Several Rasa instances sharing a tracker store (SQL) and a lock store (Redis): a
+    # comma-separated list; turns are spread round-robin and fail over on a refused
+    # connection (api/gateway/rasa_client.py). Empty: RASA_URL alone.
+    rasa_urls: str = ""
     rasa_token: SecretStr = SecretStr(PLACEHOLDER_RASA_TOKEN)
     # Whole-turn deadline for one Rasa answer (actions included). A borrower must get
     # the apology within 5 s when the bot is down or slow (issue 5), and the tracker
@@ -81,13 +86,84 @@ class Settings(BaseSettings):
     chat_stream_keepalive_seconds: float = Field(default=15.0, gt=0, le=60)
     chat_stream_max_seconds: int = Field(default=600, ge=1, le=3600)
 
+    # Live-update hints between api processes (scaled topology): Redis pub/sub on this
+    # URL and channel. Empty: the in-process bus, right for one api process.
+    redis_url: str = ""
+    event_bus_channel: str = "repayment:hints"
+
     # Shown in the opening disclosure (D1) and the chat page header.
     lender_legal_name: str = "示例普惠小额贷款有限公司"
     lender_hotline: str = "400-000-0000"
 
+    # Observability (README "Observability"): one JSON object per log line (or "text" for
+    # people), ID/phone/card numbers masked either way; /metrics for Prometheus. With
+    # METRICS_TOKEN set, /metrics needs `Authorization: Bearer <token>`; unset, it is open
+    # in development and closed in production.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr = SecretStr("")
+
     # P4: repeated verification failures lock verification for a while.
     verification_max_failures: int = 3
     verification_lock_minutes: int = 30
+
+    # Outreach (issue 9): proactive reminders within T1-T5, P3, O5 (api/outreach).
+    # embedded: the api process runs the scheduler/worker loop (the default, one process);
+    # external: `python -m api.outreach.worker` processes do (scaled topology); off: nobody.
+    outreach_scheduler: Literal["embedded", "external", "off"] = "embedded"
+    # Seconds between scheduler/worker passes; the embedded loop's first pass waits one
+    # interval too, so a freshly started api (or a test) sees no reminders at once.
+    outreach_scan_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    outreach_batch_size: int = Field(default=100, ge=1, le=10_000)  # rows claimed per pass
+    # A claimed row belongs to its worker this long; a crashed worker's rows are then
+    # claimable again (the send itself is one transaction, so nothing is sent twice).
+    outreach_claim_lease_seconds: int = Field(default=300, ge=5, le=24 * 3600)
+    # T1: proactive messages only from start (inclusive) to end (exclusive), borrower-local.
+    outreach_allowed_start: time = time(8, 0)
+    outreach_allowed_end: time = time(21, 0)
+    # T3: proactive messages per borrower across all channels: per local day, and per
+    # rolling window of outreach_cap_window_days.
+    outreach_daily_cap: int = Field(default=1, ge=1, le=100)
+    outreach_window_cap: int = Field(default=7, ge=1, le=1000)
+    outreach_cap_window_days: int = Field(default=7, ge=1, le=90)
+    # When reminders are due (borrower-local): N days before a due date, on it, and N
+    # days after a missed one; all at this local time of day.
+    outreach_days_before_due: int = Field(default=3, ge=0, le=30)
+    outreach_missed_after_days: int = Field(default=1, ge=0, le=30)
+    # A missed-payment reminder not sent within this many days of the due date is stale.
+    outreach_missed_lookback_days: int = Field(default=7, ge=1, le=90)
+    outreach_send_local_time: time = time(10, 0)
+    # T5: while a plan is kept, only these kinds, and only for the plan's own items.
+    outreach_plan_reminder_kinds: list[str] = ["due_soon", "due_today", "promise_due"]
+    # A channel refusing a reminder: retried after this many seconds, at most this often.
+    outreach_max_attempts: int = Field(default=3, ge=1, le=20)
+    outreach_retry_seconds: int = Field(default=600, ge=1, le=7 * 24 * 3600)
+    # Lender-configurable reminder texts; empty means api/outreach/templates.zh.yml.
+    outreach_templates_path: str = ""
+    # WeChat 模板消息 id for reminders outside the 48-hour service window; empty: such a
+    # reminder waits in the borrower's WeChat conversation (inbox) instead.
+    wechat_reminder_template_id: str = ""
+    # Promise-to-pay follow-up (api/outreach/promises.py): a broken promise gets one
+    # follow-up reminder; still broken this many days after it was sent (or after it
+    # could not be sent), it becomes one collector task (0: at the next pass after it).
+    promise_task_after_days: int = Field(default=2, ge=0, le=60)
+    # A conversation whose borrower wrote this recently is live: the collector task waits
+    # rather than take the chat away from the bot mid-conversation.
+    promise_task_idle_minutes: int = Field(default=30, ge=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _outreach_window_is_a_window(self) -> "Settings":
+        if not self.outreach_allowed_start < self.outreach_allowed_end:
+            raise ValueError("OUTREACH_ALLOWED_START must be before OUTREACH_ALLOWED_END")
+        if not self.outreach_allowed_start <= self.outreach_send_local_time < self.outreach_allowed_end:
+            raise ValueError("OUTREACH_SEND_LOCAL_TIME must lie inside the allowed hours")
+        return self
+
+    @property
+    def rasa_instances(self) -> list[str]:
+        """Base URLs of the Rasa instances the gateway talks to (RASA_URLS, else RASA_URL)."""
+        urls = [u.strip().rstrip("/") for u in self.rasa_urls.split(",") if u.strip()]
+        return urls or [self.rasa_url.rstrip("/")]
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

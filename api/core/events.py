@@ -5,7 +5,12 @@ The database stays the only source of truth. An event carries ids, never content
 subscriber that wakes up re-reads what is new (messages with id > the last it sent). So a
 dropped or duplicated hint costs nothing but one extra read, a reconnecting client resumes
 from its last message id, and swapping this in-process bus for Redis pub/sub (several
-api workers, the scaled topology) changes no caller.
+api workers, the scaled topology: api/core/events_redis.py, chosen by REDIS_URL) changes
+no caller.
+
+`publish` is synchronous and may be called from the event loop or from a worker thread
+(a Starlette background task with a plain function runs in the thread pool): a hint is
+handed to the subscriber's loop thread-safely.
 """
 
 import asyncio
@@ -27,8 +32,19 @@ def conversation_topic(conversation_id: str) -> str:
 class Subscription:
     def __init__(self) -> None:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
+        self._loop = asyncio.get_running_loop()
 
     def _offer(self, event: dict[str, Any]) -> None:
+        try:
+            in_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # a worker thread: no loop running here
+            in_loop = False
+        if in_loop:
+            self._put(event)
+        elif not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._put, event)
+
+    def _put(self, event: dict[str, Any]) -> None:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -48,10 +64,23 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
 
+    async def start(self) -> None:
+        """Called in the app's lifespan; the in-process bus needs nothing."""
+
+    async def close(self) -> None:
+        """Called when the app stops."""
+
     def publish(self, topic: str, **event: Any) -> None:
         """Call after the transaction that made the change has committed."""
+        self._deliver_locally(topic, event)
+
+    def _deliver_locally(self, topic: str, event: dict[str, Any]) -> None:
         for subscription in list(self._subscribers.get(topic, ())):
             subscription._offer({"topic": topic, **event})
+
+    def topics(self) -> list[str]:
+        """Topics with at least one subscriber in this process."""
+        return list(self._subscribers)
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))
@@ -68,3 +97,12 @@ class EventBus:
                 self._subscribers[topic].discard(subscription)
                 if not self._subscribers[topic]:
                     del self._subscribers[topic]
+
+
+def make_event_bus(redis_url: str = "", *, channel: str = "") -> EventBus:
+    """The in-process bus, or with a Redis URL the bus shared by every api process."""
+    if not redis_url:
+        return EventBus()
+    from api.core.events_redis import DEFAULT_CHANNEL, RedisEventBus  # only the scaled mode needs redis
+
+    return RedisEventBus(redis_url, channel=channel or DEFAULT_CHANNEL)

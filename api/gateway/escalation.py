@@ -17,6 +17,7 @@ from api.audit.models import AuditAction
 from api.audit.service import append
 from api.core.config import Settings
 from api.core.db import utcnow
+from api.core.metrics import ESCALATIONS, count_on_commit, count_rasa_error
 from api.gateway.errors import IllegalTransition, NoOpenEscalation, TrackerControlFailed
 from api.gateway.handoff import current_state, transition
 from api.gateway.models import (
@@ -35,7 +36,7 @@ URGENCY: dict[ReasonCode, int] = {
     R.DISTRESS: 1,
     **dict.fromkeys((R.DISPUTE, R.REPRESENTED, R.BEREAVEMENT, R.REVIEW_REQUIRED, R.COMPLAINT), 2),
     **dict.fromkeys((R.HUMAN_REQUESTED, R.VERIFICATION_LOCKED, R.THIRD_PARTY, R.UNSPECIFIED), 3),
-    **dict.fromkeys((R.NEGOTIATION_FAILED, R.SERVICE_UNAVAILABLE, R.BOT_FAILURE), 4),
+    **dict.fromkeys((R.NEGOTIATION_FAILED, R.SERVICE_UNAVAILABLE, R.BOT_FAILURE, R.BROKEN_PROMISE), 4),
 }
 NOTE_MAX = 500
 HANDED_BACK = "handed_back"  # outcome of an escalation whose conversation went back to the bot
@@ -122,6 +123,7 @@ async def escalate(
         payload={"escalation_id": escalation.id, "reason_code": str(reason),
                  "urgency": escalation.urgency, "source": source, "note": escalation.note},
     )
+    count_on_commit(session, ESCALATIONS.labels(reason=str(reason)).inc)
     return Escalated(escalation, await queue_ahead(session, escalation), opened=True)
 
 
@@ -180,6 +182,7 @@ async def hand_back(
             timeout=settings.rasa_control_timeout_seconds,
         )
     except BotUnavailable as exc:
+        count_rasa_error("resume", exc)
         log.warning("resuming Rasa tracker of %s failed: %s", conversation_id, exc)
         raise TrackerControlFailed() from exc
     await transition(session, conversation_id=conversation_id, to=ConversationState.BOT, actor=actor)
@@ -230,6 +233,7 @@ async def pause_tracker(
             timeout=settings.rasa_control_timeout_seconds,
         )
     except BotUnavailable as exc:
+        count_rasa_error("pause", exc)
         error = str(exc)[:500]
         log.warning("pausing Rasa tracker of %s failed: %s", conversation_id, error)
     async with sessionmaker.begin() as session:

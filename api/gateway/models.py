@@ -108,6 +108,8 @@ class ReasonCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"  # an action could not reach the api
     THIRD_PARTY = "third_party"  # debt-related third party: humans only (P2)
     BOT_FAILURE = "bot_failure"  # Rasa or the action server down or too slow
+    # A promise-to-pay still broken after its one follow-up reminder (api/outreach/promises.py).
+    BROKEN_PROMISE = "broken_promise"
     UNSPECIFIED = "unspecified"  # the bot asked for a person with a code we do not know
 
 

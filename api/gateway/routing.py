@@ -15,12 +15,15 @@ collector console re-read the conversation, and the queue when an escalation cha
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.core.config import Settings
 from api.core.events import EventBus
+from api.core.metrics import TURN_SECONDS, count_action_failure, count_rasa_error
+from api.core.request_id import METADATA_KEY, ensure_request_id
 from api.gateway import notices, tripwire
 from api.gateway.errors import IllegalTransition
 from api.gateway.escalation import (
@@ -48,6 +51,7 @@ class Inbound:
     conversation_id: str
     state: ConversationState
     duplicate: bool = False
+    channel: str = "web"  # the conversation's channel: a label of the turn-latency metric
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ async def route_inbound(
     settings: Settings,
     events: EventBus,
 ) -> Turn:
+    started = time.perf_counter()
     phrase = tripwire.match(text)
     answer: list[BotReply] | BotUnavailable | None = None
     model = None
@@ -83,13 +88,15 @@ async def route_inbound(
         ))
         try:
             # The stored message's id travels with it, so an action can cite the
-            # borrower's own words (the 确认 an agreement rests on, D3).
+            # borrower's own words (the 确认 an agreement rests on, D3); the request id
+            # comes back on the action server's calls to the api (api/core/request_id.py).
             answer = await rasa.send(
                 sender_id=inbound.conversation_id, text=text,
-                metadata={"message_id": inbound.message_id},
+                metadata={"message_id": inbound.message_id, METADATA_KEY: ensure_request_id()},
             )
         except BotUnavailable as exc:
             answer = exc
+            count_rasa_error("turn", exc)
         model = await version
 
     async with sessionmaker.begin() as session:
@@ -119,6 +126,9 @@ async def route_inbound(
             sessionmaker, escalation_id=outcome.escalated.escalation.id,
             conversation_id=inbound.conversation_id, rasa=rasa, settings=settings,
         )
+    TURN_SECONDS.labels(channel=inbound.channel, state=inbound.state).observe(
+        time.perf_counter() - started
+    )
     # Text-less bot items (a bare handoff signal) stay in the transcript, not the chat.
     return Turn([m for m in outcome.messages if m.text], state)
 
@@ -185,6 +195,7 @@ async def _bot_replied(
     handoff = _handoff_signal(replies)
     if handoff is None:
         return _Outcome(messages)
+    count_action_failure(str(handoff.get("reason_code")))  # the action server could not use the api
     reason, unknown = parse_reason(handoff.get("reason_code"))
     note = handoff.get("note") if isinstance(handoff.get("note"), str) else None
     note = "; ".join(p for p in (unknown, note) if p) or None

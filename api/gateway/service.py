@@ -101,7 +101,8 @@ async def store_inbound(
             select(Message.id).where(Message.channel_message_id == channel_message_id)
         )
         if seen is not None:
-            return Inbound(seen, conversation.id, conversation.state, duplicate=True)
+            return Inbound(seen, conversation.id, conversation.state, duplicate=True,
+                           channel=conversation.channel)
     inbound = Message(
         conversation_id=conversation.id,
         sender=Sender.BORROWER,
@@ -111,7 +112,7 @@ async def store_inbound(
     )
     session.add(inbound)
     await session.flush()
-    return Inbound(inbound.id, conversation.id, conversation.state)
+    return Inbound(inbound.id, conversation.id, conversation.state, channel=conversation.channel)
 
 
 async def receive_web_message(

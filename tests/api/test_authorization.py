@@ -75,6 +75,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/internal/v1/conversations/{conversation_id}/quotes/{quote_id}/summary"): "service",
     ("POST", "/internal/v1/conversations/{conversation_id}/quotes/{quote_id}/accept"): "service",
     ("POST", "/api/v1/auth/token"): "public",
+    # Open only in development without METRICS_TOKEN (these settings); with the token it
+    # needs that bearer token, and production without one refuses everyone
+    # (tests/api/core/test_metrics.py).
+    ("GET", "/metrics"): "public",
     ("GET", "/api/v1/auth/me"): "any staff",
     ("GET", "/api/v1/audit/verify"): "compliance, admin",
     ("GET", "/api/v1/agreements"): "compliance, admin",
@@ -92,6 +96,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/compliance/data-requests"): "compliance, admin",
     ("POST", "/api/v1/compliance/data-requests"): "compliance, admin",
     ("POST", "/api/v1/compliance/data-requests/{request_id}/resolve"): "compliance, admin",
+    ("GET", "/api/v1/compliance/outreach"): "compliance, admin",
     ("GET", "/api/v1/console/queue"): "collector, admin",
     ("GET", "/api/v1/console/stream"): "collector, admin",
     ("GET", "/api/v1/console/conversations/{conversation_id}"): "collector, admin",
@@ -101,6 +106,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/console/conversations/{conversation_id}/close"): "collector, admin",
     ("GET", "/api/v1/console/conversations/{conversation_id}/notes"): "collector, admin",
     ("POST", "/api/v1/console/conversations/{conversation_id}/notes"): "collector, admin",
+    ("GET", "/api/v1/outreach/borrowers/{borrower_id}/messages"): "compliance, admin",
+    ("PUT", "/api/v1/outreach/loans/{loan_id}/pause"): "admin",
 }
 
 # Not access-controlled on purpose: API docs, liveness, the chat page and opening a chat.
@@ -142,6 +149,7 @@ REQUESTS: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/console/conversations/{conversation_id}/messages"): {"json": {"text": "您好"}},
     ("POST", "/api/v1/console/conversations/{conversation_id}/close"): {"json": {"outcome": "resolved"}},
     ("POST", "/api/v1/console/conversations/{conversation_id}/notes"): {"json": {"text": "备注"}},
+    ("PUT", "/api/v1/outreach/loans/{loan_id}/pause"): {"json": {"paused": False, "reason": "测试"}},
 }
 
 

@@ -62,6 +62,9 @@ def _start_live_stack(tmp_path_factory) -> Iterator[LiveStack]:
             # database) and exercise the page's reconnect.
             "CHAT_STREAM_KEEPALIVE_SECONDS": "1",
             "CHAT_STREAM_MAX_SECONDS": "4",
+            # No reminder may land in another test's conversation: the tests that need
+            # outreach drive it themselves.
+            "OUTREACH_SCHEDULER": "off",
         },
     )
     init_db(config.database_url, salt)

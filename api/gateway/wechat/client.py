@@ -58,12 +58,31 @@ class WeChatApiClient:
             return self._token
 
     async def send_text(self, openid: str, text: str) -> None:
-        payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        """客服消息: free text, only inside the 48-hour window after the user wrote."""
+        await self._post_with_token(
+            "/cgi-bin/message/custom/send",
+            {"touser": openid, "msgtype": "text", "text": {"content": text}},
+        )
+
+    async def send_template(self, openid: str, *, template_id: str, fields: dict[str, str]) -> None:
+        """模板消息: a template the lender registered with WeChat; the field names are the
+        template's own. Allowed outside the 48-hour window."""
+        await self._post_with_token(
+            "/cgi-bin/message/template/send",
+            {
+                "touser": openid,
+                "template_id": template_id,
+                "data": {name: {"value": value} for name, value in fields.items()},
+            },
+        )
+
+    async def _post_with_token(self, path: str, payload: dict) -> None:
+        """POST with the access token; a token WeChat calls stale is refreshed once."""
         for attempt in range(2):
             token = await self.access_token(refresh=attempt > 0)
             try:
                 await self._call(
-                    "POST", "/cgi-bin/message/custom/send",
+                    "POST", path,
                     params={"access_token": token},
                     # WeChat wants UTF-8 JSON with the Chinese as is, not \\u escapes.
                     content=_json_utf8(payload),
