@@ -37,6 +37,7 @@ bench: model
 	@$(PY) bench/gateway_load.py
 	@$(PY) bench/scaled_load.py
 	@$(PY) bench/compliance_search.py
+	@$(PY) bench/outreach.py
 
 clean:
 	rm -rf var/app.db* var/rasa var/log

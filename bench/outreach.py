@@ -224,18 +224,25 @@ def bench_one(backend: str, reminders: int, workers: int, batch: int) -> dict:
 
 
 def markdown(report: dict) -> str:
+    measured = sorted(r.get("measured_at", report["measured_at"]) for r in report["runs"])
     lines = ["# Outreach: scheduling and gating due reminders", "",
-             f"Measured {report['measured_at']} on {report['machine']} (load average at start "
-             f"{report['load_average']}; the machine is shared, so treat figures as indicative).",
+             f"Measured {measured[0] if measured else report['measured_at']}"
+             f"{' to ' + measured[-1] if len(set(measured)) > 1 else ''} on {report['machine']}, one run "
+             f"per row (load average at the start of the last run {report['load_average']}; the "
+             "machine is shared with other work, so treat figures as indicative).",
              "Clock frozen at 2026-03-10 04:00 UTC (12:00 Shanghai, 08:00 Dubai, 00:00 New York). "
              "`schedule`: one scheduler pass; `gate`: the pure gate alone; `worker`: claim, re-check "
              "in its own transaction, record with its audit event, deliver to the web conversation "
              "(no network). Each decision is one transaction (borrower lock, one read of the facts, "
              "the send history, the stored message, the conditional update and its audit event), so "
              "decisions/s is a rate of such transactions; sends/s counts only the reminders sent. "
-             "Peak RSS is the whole benchmark process so far.", "",
-             "| backend | reminders | schedule s | created/s | 2nd pass s, traced (created) | gate evals/s "
-             "| worker s | decisions/s | sends/s | sent / held / blocked | peak RSS MB |",
+             "\"Not yet due\": reminders whose local send time (10:00) had not come at the frozen "
+             "clock; the worker leaves them pending. Peak RSS is the whole benchmark process so far "
+             "(the generated data set included; after the schedule phase it was "
+             + ", ".join(f"{r['backend']} {r['schedule']['peak_rss_mb']} MB" for r in report["runs"]) + ").", "",
+             "| backend | reminders created | schedule s | created/s | 2nd pass s, traced (created) "
+             "| gate evals/s | worker s | decisions/s | sends/s | sent / held / blocked / not yet due "
+             "| peak RSS MB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in report["runs"]:
         s, g, w = r["schedule"], r["gate_only"], r["worker"]
@@ -244,7 +251,8 @@ def markdown(report: dict) -> str:
             f"| {r['backend']} ({w['workers']} worker{'s' if w['workers'] > 1 else ''}) | {s['created']:,} "
             f"| {s['wall_s']} | {s['reminders_per_s']:,} | {s['second_pass_s_traced']} ({s['second_pass_created']}) "
             f"| {g['evaluations_per_s']:,} | {w['wall_s']} | {w['decisions_per_s']:,} | {w['sends_per_s']:,} "
-            f"| {st.get('sent', 0):,} / {st.get('held', 0):,} / {st.get('blocked', 0):,} | {w['peak_rss_mb']} |")
+            f"| {st.get('sent', 0):,} / {st.get('held', 0):,} / {st.get('blocked', 0):,} / {st.get('pending', 0):,} "
+            f"| {w['peak_rss_mb']} |")
     lines.append("")
     for r in report["runs"]:
         lines.append(f"- {r['backend']}, {r['worker']['workers']} worker(s), measured {r.get('measured_at', '?')}: hold/block rule ids {r['worker']['rule_ids']}; "
