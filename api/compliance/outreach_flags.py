@@ -28,27 +28,12 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from api.contact_preferences.rules import in_quiet_hours
+from api.outreach.gate import GateConfig
 
 
-@dataclass(frozen=True)
-class OutreachRules:
-    """The contact-rule parameters, as configured for outreach (defaults = settings')."""
-
-    allowed_start: time = time(8, 0)
-    allowed_end: time = time(21, 0)
-    daily_cap: int = 1
-    window_cap: int = 7
-    window_days: int = 7
-
-    @classmethod
-    def from_settings(cls, settings) -> OutreachRules:
-        return cls(
-            allowed_start=settings.outreach_allowed_start,
-            allowed_end=settings.outreach_allowed_end,
-            daily_cap=settings.outreach_daily_cap,
-            window_cap=settings.outreach_window_cap,
-            window_days=settings.outreach_cap_window_days,
-        )
+# The same parameters the send-time gate uses: a send is judged afterwards by the very
+# numbers that should have stopped it.
+OutreachRules = GateConfig
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from api.core.config import Settings
 from api.contact_preferences.rules import (
     ContactChannel,
     ContactPurpose,
@@ -62,16 +63,22 @@ class Action(StrEnum):
     BLOCK = "block"
 
 
+def _setting_default(name: str):
+    return Settings.model_fields[name].default
+
+
 @dataclass(frozen=True)
 class GateConfig:
-    """The gate's parameters; every one comes from settings (`from_settings`)."""
+    """The gate's parameters; every one comes from settings (`from_settings`). The
+    defaults are the settings' own, so compliance's after-the-fact checks
+    (api/compliance/outreach_flags.py) judge by the same numbers."""
 
-    allowed_start: time
-    allowed_end: time
-    daily_cap: int
-    window_cap: int
-    window_days: int
-    plan_reminder_kinds: frozenset[str]
+    allowed_start: time = _setting_default("outreach_allowed_start")
+    allowed_end: time = _setting_default("outreach_allowed_end")
+    daily_cap: int = _setting_default("outreach_daily_cap")
+    window_cap: int = _setting_default("outreach_window_cap")
+    window_days: int = _setting_default("outreach_cap_window_days")
+    plan_reminder_kinds: frozenset[str] = frozenset(_setting_default("outreach_plan_reminder_kinds"))
 
     @classmethod
     def from_settings(cls, settings) -> GateConfig:
