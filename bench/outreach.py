@@ -45,7 +45,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from api.contact_preferences.models import ContactPreference  # noqa: E402
@@ -58,9 +57,9 @@ from api.outreach.gate import ContactSnapshot, GateConfig, evaluate  # noqa: E40
 from api.outreach.models import OutreachMessage  # noqa: E402
 from api.outreach.scheduler import schedule_reminders  # noqa: E402
 from api.outreach.worker import OutreachWorker  # noqa: E402
+from compliance_search import POSTGRES_URL, pg_admin  # noqa: E402  (bench/ is on sys.path)
 
 RESULTS = ROOT / "bench" / "results"
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 3, 10, 4, 0, tzinfo=timezone.utc)
 ZONES = ("Asia/Shanghai", "Asia/Dubai", "America/New_York")
 CHUNK = 5_000
@@ -196,14 +195,6 @@ async def run(url: str, reminders: int, workers: int, batch: int) -> dict:
     for e in engines:
         await e.dispose()
     return result
-
-
-async def pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def bench_one(backend: str, reminders: int, workers: int, batch: int) -> dict:
